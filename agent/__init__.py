@@ -1,0 +1,1 @@
+"""The LangGraph agent that drives the workflow."""

@@ -1,0 +1,1 @@
+"""One module per capability, each a set of plain functions (and, later, their agent tools)."""

@@ -1,0 +1,1 @@
+"""The knowledge base: ingest documents, chunk them, embed them, index them with FAISS, search."""

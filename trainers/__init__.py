@@ -1,0 +1,1 @@
+"""The TRL side of Tunesmith, runnable without the agent."""
