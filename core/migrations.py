@@ -1,0 +1,64 @@
+"""Versioned schema migrations for the registry (`registry.sqlite`).
+
+The schema version lives in SQLite's `user_version`. Each migration runs once, inside one
+transaction together with the version bump, so a crash leaves either the old schema or the new.
+Later features append migrations; existing ones are never edited.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: the catalogue of artifacts and an append-only event log.
+    """
+    CREATE TABLE projects (
+        name        TEXT PRIMARY KEY,
+        created_at  TEXT NOT NULL,
+        use_case    TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE knowledge_bases (
+        name        TEXT PRIMARY KEY,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        summary     TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE events (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        artifact    TEXT NOT NULL,
+        payload     TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX events_by_artifact ON events(artifact, id);
+    """,
+]
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply every migration newer than the database's version; return the final version."""
+    current = schema_version(conn)
+    if current > len(MIGRATIONS):
+        from core.errors import TunesmithError
+
+        raise TunesmithError(
+            f"The workspace registry is at schema version {current}, newer than this Tunesmith "
+            f"knows ({len(MIGRATIONS)}).",
+            "Upgrade Tunesmith, or point TUNESMITH_HOME at another folder.",
+        )
+    for version in range(current + 1, len(MIGRATIONS) + 1):
+        script = MIGRATIONS[version - 1]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in filter(str.strip, script.split(";")):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return schema_version(conn)

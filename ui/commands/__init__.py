@@ -1,0 +1,1 @@
+"""CLI command groups, one module each; heavy imports stay inside the commands."""
