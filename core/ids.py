@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from core.errors import InvalidInput
 from core.names import validate_name
 
-KINDS = {"kb": "knowledge base", "ds": "dataset", "run": "run", "eval": "evaluation", "model": "model"}
+KINDS = {
+    "kb": "knowledge base",
+    "ds": "dataset",
+    "run": "run",
+    "eval": "evaluation",
+    "model": "model",
+}
 _VERSIONED = re.compile(r"^(?P<name>[^@]+)@v(?P<version>\d+)$")
 
 
@@ -31,13 +37,17 @@ def parse_artifact_id(text: str) -> ArtifactId:
     kind, sep, rest = text.partition(":")
     if not sep or kind not in KINDS or not rest:
         forms = ", ".join(f"{k}:<name>" for k in KINDS)
-        raise InvalidInput(f"{text!r} is not an artifact id.", f"Use one of: {forms}; ds: takes @vN.")
+        raise InvalidInput(
+            f"{text!r} is not an artifact id.", f"Use one of: {forms}; ds: takes @vN."
+        )
     if kind == "model":
         return ArtifactId(kind, rest)
     version = None
     match = _VERSIONED.match(rest)
     if match:
         if kind != "ds":
-            raise InvalidInput(f"{text!r}: only datasets have versions.", f"Drop the @v part: {kind}:…")
+            raise InvalidInput(
+                f"{text!r}: only datasets have versions.", f"Drop the @v part: {kind}:…"
+            )
         rest, version = match["name"], int(match["version"])
     return ArtifactId(kind, validate_name(rest, KINDS[kind] + " name"), version)

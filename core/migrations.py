@@ -32,6 +32,25 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX events_by_artifact ON events(artifact, id);
     """,
+    # 2: datasets and their immutable versions (lineage: parent, operation, parameters).
+    """
+    CREATE TABLE datasets (
+        name        TEXT PRIMARY KEY,
+        created_at  TEXT NOT NULL
+    );
+    CREATE TABLE dataset_versions (
+        dataset     TEXT NOT NULL REFERENCES datasets(name) ON DELETE CASCADE,
+        version     INTEGER NOT NULL,
+        parent      INTEGER,
+        operation   TEXT NOT NULL,
+        params      TEXT NOT NULL DEFAULT '{}',
+        summary     TEXT NOT NULL DEFAULT '{}',
+        rows        INTEGER NOT NULL,
+        sha256      TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (dataset, version)
+    );
+    """,
 ]
 
 

@@ -20,7 +20,8 @@ def validate_name(name: str, kind: str = "name") -> str:
         raise InvalidInput(f"The {kind} is empty.", "Give a short name such as 'support-docs'.")
     if any(ord(c) < 32 or ord(c) == 127 for c in name):
         raise InvalidInput(
-            f"The {kind} {name!r} contains control characters.", "Use letters, digits, '.', '_' or '-'."
+            f"The {kind} {name!r} contains control characters.",
+            "Use letters, digits, '.', '_' or '-'.",
         )
     if "/" in name or "\\" in name or name.startswith("~"):
         raise InvalidInput(

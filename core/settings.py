@@ -19,7 +19,7 @@ ENV_FILE = ".env"
 
 
 class Settings(BaseSettings):
-    """Tunesmith's settings. Each field's description is the help text shown by `tunesmith config`."""
+    """Tunesmith's settings; each field's description is the help `tunesmith config` shows."""
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore"
@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     )
     agent_model: str = Field(
         "",
-        description="Model ref for the chat agent (e.g. openai:gpt-4o-mini). Empty: the offline guide.",
+        description="Model ref for the chat agent (e.g. openai:gpt-4o-mini). Empty: offline guide.",
     )
     base_model: str = Field(
         "builtin:smollm2-135m-instruct",
@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     )
     embedding_model: str = Field(
         "builtin:all-minilm-l6-v2",
-        description="Embedding model: builtin:all-minilm-l6-v2 or a local sentence-transformers folder.",
+        description="Embedding model: builtin:all-minilm-l6-v2 or a sentence-transformers folder.",
     )
     device: str = Field("auto", description="Torch device: auto, cpu, cuda, cuda:N or mps.")
     log_level: str = Field("WARNING", description="Python logging level.")

@@ -51,7 +51,9 @@ class Workspace:
     def artifact_dir(self, folder: str, name: str) -> Path:
         """The folder of one artifact, e.g. `kb/<name>`; the name is validated first."""
         if folder not in ARTIFACT_FOLDERS:
-            raise InvalidInput(f"Unknown artifact folder {folder!r}.", f"Use one of {ARTIFACT_FOLDERS}.")
+            raise InvalidInput(
+                f"Unknown artifact folder {folder!r}.", f"Use one of {ARTIFACT_FOLDERS}."
+            )
         path = self.root / folder / validate_name(name)
         self.ensure_inside(path)
         return path
@@ -131,7 +133,8 @@ class Workspace:
                     if time.monotonic() >= deadline:
                         holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
                         raise WorkspaceBusy(
-                            f"'{name}' is being changed by another Tunesmith process (pid {holder}).",
+                            f"'{name}' is being changed by another Tunesmith process "
+                            f"(pid {holder}).",
                             "Wait for it to finish, or stop that process, then try again.",
                         ) from None
                     time.sleep(0.05)

@@ -36,7 +36,9 @@ def config(json_out: bool = typer.Option(False, "--json", help="Print as JSON.")
         print_json([asdict(r) for r in rows])
         return
     for row in rows:
-        out.print(f"[bold]{row.name}[/] = {row.value or '[dim](empty)[/]'}  [dim]<- {row.source}[/]")
+        out.print(
+            f"[bold]{row.name}[/] = {row.value or '[dim](empty)[/]'}  [dim]<- {row.source}[/]"
+        )
         out.print(f"    [dim]{row.help}[/]")
 
 
@@ -45,12 +47,14 @@ def quickstart() -> None:
     """Index the shipped sample documents into kb:sample and search them (what `make run` does)."""
     from core import sample_data
 
-    out.print("[bold]Tunesmith quickstart[/]: indexing the sample company's documents into kb:sample")
+    out.print(
+        "[bold]Tunesmith quickstart[/]: indexing the sample company's documents into kb:sample"
+    )
     kb.add("sample", [sample_data.docs_dir()], json_out=False)
     question = "How long do I have to return something?"
     out.print(f'\n[bold]Search:[/] "{question}"')
     kb.search("sample", question, k=3, json_out=False)
-    out.print("Next: `tunesmith kb add NAME ./your-docs`, then `tunesmith kb search NAME \"...\"`.")
+    out.print('Next: `tunesmith kb add NAME ./your-docs`, then `tunesmith kb search NAME "..."`.')
 
 
 def main() -> None:

@@ -31,8 +31,12 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
 
     tasks: dict[str, Any] = {}
     with Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=err, transient=True,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
     ) as bar:
 
         def update(stage: str, done: int, total: int) -> None:

@@ -79,7 +79,10 @@ def test_lock_excludes_another_process_and_names_it(tmp_path):
     try:
         assert ready.wait(30)
         ws = Workspace(tmp_path)
-        with pytest.raises(WorkspaceBusy, match=f"pid {holder.pid}"), ws.lock("kb-docs", timeout=0.2):
+        with (
+            pytest.raises(WorkspaceBusy, match=f"pid {holder.pid}"),
+            ws.lock("kb-docs", timeout=0.2),
+        ):
             pass
         with ws.lock("kb-other", timeout=0.2):  # other names are independent
             pass

@@ -63,9 +63,7 @@ def test_search_returns_cited_chunks_best_first(sample_kb):
 
 def test_pdf_and_csv_hits_cite_page_and_row(sample_kb):
     ws, settings, _ = sample_kb
-    snapshot_chunks = [
-        h.chunk for h in search("sample", "x", k=10_000, ws=ws, settings=settings)
-    ]
+    snapshot_chunks = [h.chunk for h in search("sample", "x", k=10_000, ws=ws, settings=settings)]
     pdf = [c for c in snapshot_chunks if c.source.endswith(".pdf")]
     csv = [c for c in snapshot_chunks if c.source.endswith(".csv")]
     assert pdf and all(c.page and c.page >= 1 for c in pdf)
@@ -123,7 +121,10 @@ def test_reingest_is_a_noop_and_a_change_replaces_old_chunks(tmp_path, workspace
 
     (docs / "beta.txt").write_text("Bicycles now run on belts that never need oil.\n")
     third = add_documents("kb1", [docs], ws=ws, settings=settings)
-    assert {o.name: o.status for o in third.outcomes} == {"alpha.md": "unchanged", "beta.txt": "replaced"}
+    assert {o.name: o.status for o in third.outcomes} == {
+        "alpha.md": "unchanged",
+        "beta.txt": "replaced",
+    }
     bodies = [h.chunk.body for h in search("kb1", "bicycle", k=10, ws=ws, settings=settings)]
     assert any("belts" in b for b in bodies) and not any("chains" in b for b in bodies)
     assert list_kbs(ws)[0]["summary"]["documents"] == 2
@@ -139,7 +140,9 @@ def test_one_bad_document_never_stops_the_others(tmp_path, workspace):
     outside.write_text("top secret")
     os.symlink(outside, docs / "link.txt")
     os.mkfifo(docs / "pipe.txt")
-    report = add_documents("mixed", [docs, tmp_path / "missing.md", "../x.md"], ws=ws, settings=settings)
+    report = add_documents(
+        "mixed", [docs, tmp_path / "missing.md", "../x.md"], ws=ws, settings=settings
+    )
     status = {o.name: (o.status, o.reason) for o in report.outcomes}
     assert status["alpha.md"][0] == status["beta.txt"][0] == "added"
     for name in ["empty.md", "binary.txt", "tool.exe", "link.txt", "pipe.txt", "../x.md"]:
@@ -165,7 +168,9 @@ def test_exact_duplicate_chunks_are_skipped(tmp_path, workspace):
     ws, settings = workspace
     (tmp_path / "a.txt").write_text("Our warranty lasts two years from the date of purchase.\n")
     (tmp_path / "b.txt").write_text("Our warranty lasts  two years from the date of purchase.\n")
-    report = add_documents("dupes", [tmp_path / "a.txt", tmp_path / "b.txt"], ws=ws, settings=settings)
+    report = add_documents(
+        "dupes", [tmp_path / "a.txt", tmp_path / "b.txt"], ws=ws, settings=settings
+    )
     assert report.duplicates_skipped == 1
     assert show_kb("dupes", ws)["chunks"] == 1
 
@@ -215,7 +220,9 @@ def test_kill_9_during_add_leaves_the_previous_index_usable(tmp_path, workspace,
     (docs / "gamma.md").write_text("# Gamma\n\nGamma rays come from radioactive decay.\n")
     proc = subprocess.run(
         [sys.executable, "-c", KILL_SCRIPT, str(ws.root), str(docs), stage],
-        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert proc.returncode == -9, proc.stderr
     assert read_manifest(ws.root / "kb" / "k")["generation"] == 1

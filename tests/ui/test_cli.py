@@ -17,7 +17,11 @@ def run_cli(*args: str, home: Path, cwd: Path | None = None) -> subprocess.Compl
     env = {**os.environ, "TUNESMITH_HOME": str(home), "OMP_NUM_THREADS": "1"}
     return subprocess.run(
         [sys.executable, "-m", "ui.cli", *args],
-        capture_output=True, text=True, env=env, cwd=cwd, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=300,
     )
 
 
@@ -27,9 +31,15 @@ def test_help_answers_without_importing_torch(tmp_path):
     for command in ("kb", "models", "config", "quickstart"):
         assert command in result.stdout
     probe = subprocess.run(
-        [sys.executable, "-c", "import sys, ui.cli; print(sorted(m for m in ('torch', "
-         "'transformers', 'faiss', 'sentence_transformers') if m in sys.modules))"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, ui.cli; print(sorted(m for m in ('torch', "
+            "'transformers', 'faiss', 'sentence_transformers') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert probe.stdout.strip() == "[]"
 
@@ -48,7 +58,9 @@ def test_kb_add_search_show_list_remove_on_the_sample_documents(tmp_path):
     report = json.loads(added.stdout)
     assert report["ok"] and {o["status"] for o in report["outcomes"]} == {"added"}
 
-    found = run_cli("kb", "search", "sample", "how much is shipping", "-k", "3", "--json", home=home)
+    found = run_cli(
+        "kb", "search", "sample", "how much is shipping", "-k", "3", "--json", home=home
+    )
     hits = json.loads(found.stdout)
     assert len(hits) == 3 and all(h["citation"] and h["score"] > 0 for h in hits)
 

@@ -32,7 +32,9 @@ class IndexChoice:
 def choose_index(n_vectors: int) -> IndexChoice:
     """Pick the index kind for a collection size, with the reason shown to the person."""
     if n_vectors <= FLAT_MAX:
-        return IndexChoice("flat", f"{n_vectors:,} chunks ≤ {FLAT_MAX:,}: exact inner-product search")
+        return IndexChoice(
+            "flat", f"{n_vectors:,} chunks ≤ {FLAT_MAX:,}: exact inner-product search"
+        )
     return IndexChoice(
         "hnsw",
         f"{n_vectors:,} chunks > {FLAT_MAX:,}: HNSW graph (M={HNSW_NEIGHBOURS}, "

@@ -66,7 +66,11 @@ class Hit:
     chunk: ChunkRecord
 
     def to_dict(self) -> dict[str, Any]:
-        return {"score": round(self.score, 4), "citation": self.chunk.citation(), **asdict(self.chunk)}
+        return {
+            "score": round(self.score, 4),
+            "citation": self.chunk.citation(),
+            **asdict(self.chunk),
+        }
 
 
 def kb_dir(ws: Workspace, name: str) -> Path:
@@ -94,7 +98,6 @@ def add_documents(
     progress: Progress | None = None,
 ) -> AddReport:
     """Ingest files and folders into knowledge base `name` (created on first use)."""
-    from core.embeddings import get_embedder
     from tools.knowledge.chunking import chunk_document, minilm_token_counter
     from tools.knowledge.loaders import load_document
 
@@ -128,10 +131,14 @@ def add_documents(
             try:
                 sha = _sha256(cand.path)
                 if source in docs and docs[source].sha256 == sha:
-                    report.outcomes.append(FileOutcome(cand.name, "unchanged", chunks=docs[source].chunks))
+                    report.outcomes.append(
+                        FileOutcome(cand.name, "unchanged", chunks=docs[source].chunks)
+                    )
                     continue
                 loaded = load_document(cand.path, max_bytes=max_bytes)
-                pieces = chunk_document(loaded, max_tokens=CHUNK_MAX_TOKENS, count_tokens=count_tokens)
+                pieces = chunk_document(
+                    loaded, max_tokens=CHUNK_MAX_TOKENS, count_tokens=count_tokens
+                )
             except DocumentRefused as err:
                 report.outcomes.append(FileOutcome(cand.name, "refused", str(err)))
                 continue
@@ -142,14 +149,28 @@ def add_documents(
             status = "replaced" if source in docs else "added"
             chunks_by_doc[doc_id] = [
                 ChunkRecord(
-                    id=f"{doc_id}:{i}", doc_id=doc_id, source=cand.name, text=p.text, body=p.body,
-                    start=p.start, end=p.end, heading=p.heading, page=p.page, row=p.row,
+                    id=f"{doc_id}:{i}",
+                    doc_id=doc_id,
+                    source=cand.name,
+                    text=p.text,
+                    body=p.body,
+                    start=p.start,
+                    end=p.end,
+                    heading=p.heading,
+                    page=p.page,
+                    row=p.row,
                 )
                 for i, p in enumerate(pieces)
             ]
             docs[source] = DocumentRecord(
-                doc_id=doc_id, source=source, name=cand.name, sha256=sha,
-                size=cand.path.stat().st_size, kind=loaded.kind, chunks=len(pieces), added_at=utc_now(),
+                doc_id=doc_id,
+                source=source,
+                name=cand.name,
+                sha256=sha,
+                size=cand.path.stat().st_size,
+                kind=loaded.kind,
+                chunks=len(pieces),
+                added_at=utc_now(),
             )
             report.outcomes.append(FileOutcome(cand.name, status, chunks=len(pieces)))
             changed = True
@@ -160,9 +181,11 @@ def add_documents(
             )
             commit_snapshot(folder, snapshot)
             _register(ws, name, snapshot.summary())
-            ws.record_event("kb.add", f"kb:{name}", {
-                s: report.count(s) for s in ("added", "replaced", "unchanged", "refused")
-            })
+            ws.record_event(
+                "kb.add",
+                f"kb:{name}",
+                {s: report.count(s) for s in ("added", "replaced", "unchanged", "refused")},
+            )
         report.summary = read_manifest(folder) or {}
     return report
 
@@ -208,7 +231,9 @@ def _assemble(
             vectors[i] = old_vectors[chunk.id]
     if missing:
         report_progress = (lambda d, t: progress("embedding", d, t)) if progress else None
-        vectors[missing] = embedder.encode([kept[i].text for i in missing], progress=report_progress)
+        vectors[missing] = embedder.encode(
+            [kept[i].text for i in missing], progress=report_progress
+        )
     return Snapshot(
         generation=(previous.generation + 1) if previous else 1,
         embedding_model=embedder_ref,
@@ -232,7 +257,8 @@ def _register(ws: Workspace, name: str, summary: dict[str, Any]) -> None:
     now = utc_now()
     with ws.transaction() as conn:
         conn.execute(
-            "INSERT INTO knowledge_bases(name, created_at, updated_at, summary) VALUES (?, ?, ?, ?) "
+            "INSERT INTO knowledge_bases(name, created_at, updated_at, summary) "
+            "VALUES (?, ?, ?, ?) "
             "ON CONFLICT(name) DO UPDATE SET updated_at = excluded.updated_at, "
             "summary = excluded.summary",
             (name, now, now, json.dumps(summary)),
@@ -250,7 +276,8 @@ def open_kb(name: str, ws: Workspace | None = None) -> Snapshot:
     if manifest is None:
         raise NotFound(
             f"There is no knowledge base named {name!r}.",
-            f"Create it with `tunesmith kb add {name} PATH...`; `tunesmith kb list` shows what exists.",
+            f"Create it with `tunesmith kb add {name} PATH...`; "
+            "`tunesmith kb list` shows what exists.",
         )
     key = (folder, manifest["generation"])
     if key not in _SNAPSHOT_CACHE:
@@ -303,8 +330,13 @@ def list_kbs(ws: Workspace | None = None) -> list[dict[str, Any]]:
     for manifest_path in sorted((ws.root / "kb").glob("*/manifest.json")):
         name = manifest_path.parent.name
         manifest = read_manifest(manifest_path.parent) or {}
-        found.append({**dates.get(name, {"created_at": "", "updated_at": ""}), "name": name,
-                      "summary": manifest})
+        found.append(
+            {
+                **dates.get(name, {"created_at": "", "updated_at": ""}),
+                "name": name,
+                "summary": manifest,
+            }
+        )
     return sorted(found, key=lambda row: row["updated_at"], reverse=True)
 
 
@@ -324,7 +356,9 @@ def remove_kb(name: str, ws: Workspace | None = None) -> None:
     folder = kb_dir(ws, name)
     with ws.lock(f"kb-{name}"):
         if read_manifest(folder) is None and not folder.exists():
-            raise NotFound(f"There is no knowledge base named {name!r}.", "`tunesmith kb list` shows them.")
+            raise NotFound(
+                f"There is no knowledge base named {name!r}.", "`tunesmith kb list` shows them."
+            )
         with ws.transaction() as conn:
             conn.execute("DELETE FROM knowledge_bases WHERE name = ?", (name,))
         trash = folder.with_name(f".{folder.name}.removing")

@@ -16,7 +16,9 @@ STATUS_STYLE = {"added": "green", "replaced": "cyan", "unchanged": "dim", "refus
 @app.command("add")
 def add(
     name: str = typer.Argument(help="Knowledge base name (created if new), e.g. support-docs."),
-    paths: list[Path] = typer.Argument(help="Files or folders: .md .txt .html .pdf .csv .jsonl .docx"),
+    paths: list[Path] = typer.Argument(
+        help="Files or folders: .md .txt .html .pdf .csv .jsonl .docx"
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Add documents. Unchanged files are skipped; changed files replace their old chunks.
@@ -36,10 +38,14 @@ def add(
             out.print(f"[{STATUS_STYLE[o.status]}]{o.status:>9}[/]  {o.name}  [dim]{detail}[/]")
         s = report.summary
         counts = ", ".join(f"{report.count(k)} {k}" for k in STATUS_STYLE if report.count(k))
-        out.print(f"\nkb:{name}: {counts or 'nothing to do'}; {report.duplicates_skipped} duplicate "
-                  f"chunks skipped.")
+        out.print(
+            f"\nkb:{name}: {counts or 'nothing to do'}; {report.duplicates_skipped} duplicate "
+            f"chunks skipped."
+        )
         if s:
-            out.print(f"Now {s['documents']} documents, {s['chunks']} chunks; index: {s['index_reason']}.")
+            out.print(
+                f"Now {s['documents']} documents, {s['chunks']} chunks; index: {s['index_reason']}."
+            )
     if not report.ok:
         err.print("Nothing was added: fix the reasons above and run the command again.")
         raise typer.Exit(1)
@@ -81,8 +87,10 @@ def list_(json_out: bool = typer.Option(False, "--json", help="Print as JSON."))
         out.print("No knowledge bases yet. Create one: tunesmith kb add NAME ./docs")
     for row in rows:
         s = row["summary"]
-        out.print(f"kb:{row['name']}  {s.get('documents', 0)} documents, {s.get('chunks', 0)} chunks, "
-                  f"{s.get('index_kind', '?')} index  [dim]updated {row['updated_at']}[/]")
+        out.print(
+            f"kb:{row['name']}  {s.get('documents', 0)} documents, {s.get('chunks', 0)} chunks, "
+            f"{s.get('index_kind', '?')} index  [dim]updated {row['updated_at']}[/]"
+        )
 
 
 @app.command("show")
@@ -97,12 +105,16 @@ def show(
     if json_out:
         print_json(info)
         return
-    out.print(f"kb:{name}  generation {info['generation']}, {info['documents']} documents, "
-              f"{info['chunks']} chunks, embeddings: {info['embedding_model']}")
+    out.print(
+        f"kb:{name}  generation {info['generation']}, {info['documents']} documents, "
+        f"{info['chunks']} chunks, embeddings: {info['embedding_model']}"
+    )
     out.print(f"index: {info['index_kind']} ({info['index_reason']})")
     for doc in info["documents_list"]:
-        out.print(f"  {doc['chunks']:>5} chunks  {doc['kind']:<8} {doc['name']}  "
-                  f"[dim]{doc['size']:,} bytes, added {doc['added_at']}[/]")
+        out.print(
+            f"  {doc['chunks']:>5} chunks  {doc['kind']:<8} {doc['name']}  "
+            f"[dim]{doc['size']:,} bytes, added {doc['added_at']}[/]"
+        )
 
 
 @app.command("remove")

@@ -1,0 +1,1 @@
+"""Datasets: immutable versions with lineage, validation, and the operations that reshape them."""
