@@ -1,0 +1,195 @@
+"""From a ref string to a working engine, and an honest list of what can be used right now.
+
+`load_engine` is the only place that knows which backend serves which scheme. `list_models` answers
+"what can I use, and if not, why not?" without loading or converting anything: it looks at files
+and asks servers with a short timeout, so `tunesmith models` is instant even when a server is down.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import ModelUnavailable, TunesmithError
+from core.models.builtin import BUILTIN_NAME, builtin_model_dir, builtin_status
+from core.models.engine import Engine
+from core.models.hf_engine import HFEngine
+from core.models.openai_engine import OpenAIEngine, ollama_openai_url, openai_credentials
+from core.models.refs import ModelRef, parse_ref
+from core.settings import Settings, get_settings
+
+PROBE_TIMEOUT_S = 1.0
+MAX_LISTED_REMOTE = 20
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """One row of `tunesmith models`: a ref, its kind, whether it can be used, and why / where."""
+
+    ref: str
+    kind: str
+    available: bool
+    detail: str
+
+
+def _run_unavailable(ref: ModelRef) -> ModelUnavailable:
+    return ModelUnavailable(
+        f"{ref.canonical} cannot be loaded yet: run: refs are resolved by the training workflow, "
+        "which is not part of this version.",
+        "Load the run's saved model folder with hf:<folder>, or use builtin:smollm2-135m-instruct.",
+    )
+
+
+def load_engine(ref: str | ModelRef, settings: Settings | None = None) -> Engine:
+    """Load the model named by `ref` and return an engine for it.
+
+    Local models are loaded (and the builtin converted on first use) here; remote ones only get a
+    client, so an unreachable server shows up as errors in the first `generate` results.
+    """
+    settings = settings or get_settings()
+    parsed = ref if isinstance(ref, ModelRef) else parse_ref(ref)
+    name = parsed.canonical
+    if parsed.scheme == "builtin":
+        return HFEngine(name, builtin_model_dir(settings), settings)
+    if parsed.scheme == "hf":
+        return HFEngine(name, parsed.target, settings)
+    if parsed.scheme == "openai":
+        return OpenAIEngine.for_openai(name, parsed.target, parsed.base_url, settings)
+    if parsed.scheme == "ollama":
+        return OpenAIEngine.for_ollama(name, parsed.target, settings)
+    raise _run_unavailable(parsed)
+
+
+def _get_json(url: str, headers: dict[str, str] | None = None) -> dict:
+    import httpx
+
+    response = httpx.get(url, headers=headers or {}, timeout=PROBE_TIMEOUT_S)
+    response.raise_for_status()
+    return response.json()
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+def _openai_statuses(settings: Settings) -> list[ModelStatus]:
+    try:
+        url, key = openai_credentials(settings, None)
+    except ModelUnavailable:
+        return [
+            ModelStatus(
+                "openai:<model>",
+                "openai",
+                False,
+                "no base URL or API key set: set TUNESMITH_OPENAI_BASE_URL (vLLM, LM Studio, any "
+                "compatible server) or TUNESMITH_OPENAI_API_KEY / OPENAI_API_KEY (OpenAI)",
+            )
+        ]
+    base = (url or "https://api.openai.com/v1").rstrip("/")
+    try:
+        data = _get_json(f"{base}/models", {"Authorization": f"Bearer {key}"})
+        ids = sorted(str(m["id"]) for m in data.get("data", []) if "id" in m)
+    except Exception as exc:  # any failure means "cannot use it now"; say why
+        return [
+            ModelStatus(
+                "openai:<model>", "openai", False, f"server unreachable at {base}: {_reason(exc)}"
+            )
+        ]
+    if not ids:
+        return [ModelStatus("openai:<model>", "openai", True, f"server at {base} lists no models")]
+    rows = [ModelStatus(f"openai:{i}", "openai", True, f"served by {base}") for i in ids]
+    if len(rows) > MAX_LISTED_REMOTE:
+        more = len(rows) - MAX_LISTED_REMOTE
+        rows = rows[:MAX_LISTED_REMOTE]
+        rows.append(ModelStatus("openai:<model>", "openai", True, f"and {more} more at {base}"))
+    return rows
+
+
+def _ollama_statuses(settings: Settings) -> list[ModelStatus]:
+    base = settings.ollama_base_url.rstrip("/")
+    try:
+        data = _get_json(f"{base}/api/tags")
+        names = sorted(str(m["name"]) for m in data.get("models", []) if "name" in m)
+    except Exception as exc:  # any failure means "cannot use it now"; say why
+        return [
+            ModelStatus(
+                "ollama:<model>",
+                "ollama",
+                False,
+                f"ollama server unreachable at {base}: {_reason(exc)}. Start it with `ollama serve`"
+                " or set TUNESMITH_OLLAMA_BASE_URL",
+            )
+        ]
+    if not names:
+        return [
+            ModelStatus(
+                "ollama:<model>",
+                "ollama",
+                False,
+                f"ollama server at {base} has no models: pull one with `ollama pull llama3.2`",
+            )
+        ]
+    via = ollama_openai_url(settings)
+    return [ModelStatus(f"ollama:{n}", "ollama", True, f"served by {via}") for n in names]
+
+
+def _local_status(text: str, settings: Settings) -> ModelStatus | None:
+    """Status of a configured ref (base_model, agent_model) that is not a remote server."""
+    try:
+        ref = parse_ref(text)
+    except TunesmithError as exc:
+        return ModelStatus(text, "invalid", False, str(exc))
+    if ref.scheme == "builtin":
+        available, detail = builtin_status(settings)
+        return ModelStatus(ref.canonical, "builtin", available, detail)
+    if ref.scheme == "run":
+        return ModelStatus(ref.canonical, "run", False, str(_run_unavailable(ref)))
+    if ref.scheme != "hf":
+        return None  # remote: covered by the server probes
+    path = Path(ref.target).expanduser()
+    if path.exists():
+        if (path / "config.json").is_file():
+            return ModelStatus(ref.canonical, "hf", True, f"local folder {path.resolve()}")
+        return ModelStatus(ref.canonical, "hf", False, f"{path} has no config.json")
+    if ref.target.startswith(("/", "./", "../", "~")):
+        return ModelStatus(ref.canonical, "hf", False, f"folder {path} does not exist")
+    return ModelStatus(ref.canonical, "hf", *_hub_status(ref.target))
+
+
+def _hub_status(repo_id: str) -> tuple[bool, str]:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(repo_id, "config.json")
+    except Exception as exc:  # a malformed id, or no huggingface_hub
+        return False, f"not a local folder, and not a usable hub id: {_reason(exc)}"
+    if isinstance(cached, str):
+        return True, f"hub id, cached at {Path(cached).parent}"
+    if os.environ.get("HF_HUB_OFFLINE", "").strip() in {"1", "true", "yes", "on"}:
+        return False, "hub id not in the local cache, and HF_HUB_OFFLINE is set"
+    return True, "hub id, downloaded on first use"
+
+
+def list_models(settings: Settings | None = None) -> list[ModelStatus]:
+    """Every model Tunesmith knows how to use here, with why it can or cannot be used now.
+
+    Never loads or converts a model. Remote servers are asked with a ~1 s timeout, in parallel.
+    """
+    settings = settings or get_settings()
+    rows: list[ModelStatus] = []
+    seen: set[str] = set()
+    for text in (f"builtin:{BUILTIN_NAME}", settings.base_model, settings.agent_model):
+        if not text.strip():
+            continue
+        status = _local_status(text, settings)
+        if status is not None and status.ref not in seen:
+            seen.add(status.ref)
+            rows.append(status)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        remote = [pool.submit(_openai_statuses, settings), pool.submit(_ollama_statuses, settings)]
+        for future in remote:
+            rows.extend(future.result())
+    return rows
