@@ -1,7 +1,7 @@
 """Immutable dataset versions with lineage.
 
     datasets/<name>/v<N>.jsonl      the rows of version N (written atomically, never changed)
-    registry: dataset_versions      (dataset, version, parent, operation, params, summary, rows, sha256)
+    registry: dataset_versions      (dataset, version, parent, operation, params, rows, sha256)
 
 Writing version N+1 first writes its file atomically, then inserts its registry row in one
 transaction: the row is the commit point. A kill before the insert leaves an orphan file that the
@@ -39,7 +39,9 @@ def parse_dataset_ref(text: str) -> DatasetRef:
     """`NAME`, `NAME@vN` or `ds:NAME@vN`."""
     match = _REF.match(text.strip()) if isinstance(text, str) else None
     if not match:
-        raise InvalidInput(f"{text!r} is not a dataset reference.", "Use NAME or NAME@vN, e.g. faq@v2.")
+        raise InvalidInput(
+            f"{text!r} is not a dataset reference.", "Use NAME or NAME@vN, e.g. faq@v2."
+        )
     version = int(match["version"]) if match["version"] else None
     if version is not None and version < 1:
         raise InvalidInput(f"{text!r}: versions start at v1.", "Use NAME@v1 or later.")
@@ -65,10 +67,17 @@ class VersionInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "ref": self.ref, "dataset": self.dataset, "version": self.version,
-            "parent": self.parent, "operation": self.operation, "params": self.params,
-            "summary": self.summary, "rows": self.rows, "sha256": self.sha256,
-            "created_at": self.created_at, "path": str(self.path),
+            "ref": self.ref,
+            "dataset": self.dataset,
+            "version": self.version,
+            "parent": self.parent,
+            "operation": self.operation,
+            "params": self.params,
+            "summary": self.summary,
+            "rows": self.rows,
+            "sha256": self.sha256,
+            "created_at": self.created_at,
+            "path": str(self.path),
         }
 
 
@@ -112,9 +121,16 @@ class DatasetStore:
             write_jsonl(path, rows)
             now = utc_now()
             info = VersionInfo(
-                dataset=name, version=version, parent=parent, operation=operation,
-                params=params or {}, summary=summary or {}, rows=len(rows),
-                sha256=rows_digest(rows), created_at=now, path=path,
+                dataset=name,
+                version=version,
+                parent=parent,
+                operation=operation,
+                params=params or {},
+                summary=summary or {},
+                rows=len(rows),
+                sha256=rows_digest(rows),
+                created_at=now,
+                path=path,
             )
             with self.ws.transaction() as conn:
                 conn.execute(
@@ -123,8 +139,17 @@ class DatasetStore:
                 conn.execute(
                     "INSERT INTO dataset_versions(dataset, version, parent, operation, params, "
                     "summary, rows, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (name, version, parent, operation, json.dumps(info.params, ensure_ascii=False),
-                     json.dumps(info.summary, ensure_ascii=False), info.rows, info.sha256, now),
+                    (
+                        name,
+                        version,
+                        parent,
+                        operation,
+                        json.dumps(info.params, ensure_ascii=False),
+                        json.dumps(info.summary, ensure_ascii=False),
+                        info.rows,
+                        info.sha256,
+                        now,
+                    ),
                 )
         self.ws.record_event(f"ds.{operation}", info.ref, {"rows": info.rows, "parent": parent})
         return info
@@ -143,7 +168,8 @@ class DatasetStore:
             hint = (
                 f"{ref.name} has versions v1..v{known[-1].version}."
                 if known
-                else "`tunesmith data versions` lists datasets; `data import` or `data synth` makes one."
+                else "`tunesmith data versions` lists datasets; `data import` or `data synth` "
+                "makes one."
             )
             raise NotFound(f"There is no dataset {ref}.", hint)
         return self._info(row)
@@ -170,9 +196,14 @@ class DatasetStore:
 
     def _info(self, row: Any) -> VersionInfo:
         return VersionInfo(
-            dataset=row["dataset"], version=row["version"], parent=row["parent"],
-            operation=row["operation"], params=json.loads(row["params"]),
-            summary=json.loads(row["summary"]), rows=row["rows"], sha256=row["sha256"],
+            dataset=row["dataset"],
+            version=row["version"],
+            parent=row["parent"],
+            operation=row["operation"],
+            params=json.loads(row["params"]),
+            summary=json.loads(row["summary"]),
+            rows=row["rows"],
+            sha256=row["sha256"],
             created_at=row["created_at"],
             path=self.folder(row["dataset"]) / f"v{row['version']}.jsonl",
         )
