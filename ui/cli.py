@@ -10,7 +10,7 @@ import sys
 import typer
 
 from core.errors import TunesmithError
-from ui.commands import kb, models
+from ui.commands import data, data_ops, kb, models  # noqa: F401  (data_ops registers on data.app)
 from ui.console import err, out, print_json
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 app.add_typer(kb.app, name="kb")
 app.add_typer(models.app, name="models")
+app.add_typer(data.app, name="data")
 
 
 @app.command("config")

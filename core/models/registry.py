@@ -193,3 +193,19 @@ def list_models(settings: Settings | None = None) -> list[ModelStatus]:
         for future in remote:
             rows.extend(future.result())
     return rows
+
+
+def local_model_dir(ref: str | ModelRef, settings: Settings | None = None) -> Path | None:
+    """The local folder behind a ref (converting the builtin on first use), or None if remote.
+
+    Token statistics and length filters need the base model's own tokenizer; remote models have
+    no folder, and callers fall back to counting words and say so.
+    """
+    settings = settings or get_settings()
+    parsed = ref if isinstance(ref, ModelRef) else parse_ref(ref)
+    if parsed.scheme == "builtin":
+        return builtin_model_dir(settings)
+    if parsed.scheme == "hf":
+        path = Path(parsed.target).expanduser()
+        return path if (path / "config.json").is_file() else None
+    return None
