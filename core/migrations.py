@@ -51,6 +51,30 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (dataset, version)
     );
     """,
+    # 3: training runs and their status (the job runner's source of truth).
+    """
+    CREATE TABLE runs (
+        id           TEXT PRIMARY KEY,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        base_model   TEXT NOT NULL,
+        dataset      TEXT NOT NULL,
+        method       TEXT NOT NULL,
+        request_key  TEXT NOT NULL,
+        backend      TEXT NOT NULL DEFAULT 'local',
+        device       TEXT NOT NULL DEFAULT 'cpu',
+        pid          INTEGER,
+        pgid         INTEGER,
+        started_at   TEXT,
+        ended_at     TEXT,
+        exit_code    INTEGER,
+        cause        TEXT NOT NULL DEFAULT '',
+        summary      TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX runs_by_status ON runs(status, created_at);
+    CREATE INDEX runs_by_request ON runs(request_key);
+    """,
 ]
 
 
