@@ -10,7 +10,7 @@ import sys
 import typer
 
 from core.errors import TunesmithError
-from ui.commands import data, data_ops, kb, models  # noqa: F401  (data_ops registers on data.app)
+from ui.commands import data, data_ops, data_synth, kb, models  # noqa: F401 (register on data.app)
 from ui.console import err, out, print_json
 
 app = typer.Typer(

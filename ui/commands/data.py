@@ -59,6 +59,28 @@ def print_version(info: Any, result: Any = None, json_out: bool = False) -> None
         out.print(f"  removed {len(result.removed)}: {reasons}")
 
 
+STEP_NOTE_KEYS = (
+    "threshold",
+    "method",
+    "found",
+    "train_rows",
+    "eval_rows",
+    "ok",
+    "mean",
+    "shared_documents",
+    "eval_empty_reason",
+    "unscored",
+    "warning",
+)
+
+
+def print_steps(steps: list[dict]) -> None:
+    """One line per quality step: rows in -> out and the notes a person needs (thresholds...)."""
+    for step in steps:
+        notes = ", ".join(f"{k}={v}" for k, v in step["notes"].items() if k in STEP_NOTE_KEYS)
+        out.print(f"  {step['step']:<10} {step['rows_in']} -> {step['rows_out']}  [dim]{notes}[/]")
+
+
 def _message_lines(row: dict) -> list[str]:
     from tools.datasets.rows import row_format
 

@@ -12,6 +12,7 @@ from ui.commands.data import (
     JSON_OPTION,
     MODEL_HELP,
     app,
+    print_steps,
     print_version,
     store,
     token_counter,
@@ -234,11 +235,7 @@ def quality(
     info, result = apply_operation(store(), ref, "quality", params, fn=pipeline)
     print_version(info, result, json_out)
     if not json_out:
-        for report in result.notes["steps"]:
-            out.print(
-                f"  {report['step']:<10} {report['rows_in']} -> {report['rows_out']}  "
-                f"[dim]{report['notes']}[/]"
-            )
+        print_steps(result.notes["steps"])
 
 
 def _parse_step(text: str):
