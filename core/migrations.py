@@ -75,6 +75,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX runs_by_status ON runs(status, created_at);
     CREATE INDEX runs_by_request ON runs(request_key);
     """,
+    # 4: what the job runner needs to name a process and restart a run: the process's start time
+    # (a pid alone may be reused), the attempt number (each start or resume is one), and the
+    # checkpoint a queued resume starts from.
+    """
+    ALTER TABLE runs ADD COLUMN proc_start INTEGER;
+    ALTER TABLE runs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN resume_from TEXT NOT NULL DEFAULT ''
+    """,
 ]
 
 
