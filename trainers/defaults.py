@@ -18,16 +18,12 @@ Importing this module is cheap: torch, transformers and TRL load when a recipe i
 
 from __future__ import annotations
 
-import functools
 import math
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
-from core.errors import InvalidInput, ModelUnavailable
-from core.models.refs import ModelRef, parse_ref
+from core.errors import InvalidInput
+from core.models.refs import parse_ref
 from core.settings import Settings, get_settings
 from trainers.estimate import (
     Estimate,
@@ -38,14 +34,13 @@ from trainers.estimate import (
     steps_per_epoch,
 )
 from trainers.hardware import Hardware, detect_hardware
+from trainers.model_info import load_tokenizer, model_source, shape_of
+from trainers.profile import DataProfile, profile_dataset
 from trainers.recipe import Recipe
-
-TokenCounter = Callable[[str], int]
 
 FULL_BELOW_PARAMS = 200_000_000
 MIN_TRAIN_ROWS = 8
 LENGTH_MULTIPLE = 64
-LENGTH_PERCENTILE = 95
 PACKED_LENGTH = 2048  # tokens per packed sequence: DESIGN.md's measured configuration
 CHEAP_COVERAGE = 1.25  # cover every row when the longest costs at most 25% more than p95
 TARGET_TOKENS_PER_STEP = {"cuda": 32_768, "cpu": 8_192}
@@ -54,180 +49,6 @@ MIN_STEPS_PER_EPOCH = 10
 LONG_EPOCH_STEPS = 200
 CHECKPOINT_EVERY = 100
 LORA_LEARNING_RATE = 2e-4
-EOS_ALLOWANCE = 1  # a plain token counter does not see the end-of-sequence token the trainer adds
-
-
-@dataclass
-class DataProfile:
-    """Size and token statistics of a dataset version, in the base model's tokens.
-
-    Lengths are of the whole formatted example as the trainer sees it (chat template applied,
-    end-of-sequence token included) over all rows; `total_tokens` sums the train rows only, since
-    that is what an epoch trains on. Rows without a split count as train rows.
-    """
-
-    rows: int
-    train_rows: int
-    eval_rows: int
-    row_format: str
-    p50_tokens: int
-    p95_tokens: int
-    max_tokens: int
-    total_tokens: int
-
-
-# -- data ----------------------------------------------------------------------------------------
-
-
-def profile_dataset(
-    rows: list[dict], count_tokens: TokenCounter | None = None, *, tokenizer: Any = None
-) -> DataProfile:
-    """Token statistics of `rows`, counted with `tokenizer` (preferred) or `count_tokens`.
-
-    With a tokenizer, messages rows are rendered with its chat template and everything is
-    tokenized in one batch (fast tokenizers run that in Rust); with only a counter, messages rows
-    are joined as `role: content` lines, an approximation of the template.
-    """
-    if tokenizer is None and count_tokens is None:
-        raise InvalidInput("profile_dataset needs a tokenizer or a token counter.", "Pass one.")
-    texts = [_example_text(row, tokenizer) for row in rows]
-    if tokenizer is not None:
-        encoded = (
-            tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"] if texts else []
-        )
-        lengths = [len(ids) for ids in encoded]
-    else:
-        lengths = [count_tokens(text) + EOS_ALLOWANCE for text in texts]  # type: ignore[misc]
-    splits = [_split(row) for row in rows]
-    train_lengths = [n for n, split in zip(lengths, splits, strict=True) if split != "eval"]
-    formats = Counter(_row_format(row) for row in rows)
-    ordered = sorted(lengths)
-    return DataProfile(
-        rows=len(rows),
-        train_rows=len(train_lengths),
-        eval_rows=len(rows) - len(train_lengths),
-        row_format=formats.most_common(1)[0][0] if formats else "messages",
-        p50_tokens=_percentile(ordered, 50),
-        p95_tokens=_percentile(ordered, LENGTH_PERCENTILE),
-        max_tokens=ordered[-1] if ordered else 0,
-        total_tokens=sum(train_lengths),
-    )
-
-
-def _example_text(row: dict, tokenizer: Any) -> str:
-    """The example as the trainer formats it: chat template for messages, plus EOS otherwise."""
-    fmt = _row_format(row)
-    eos = (getattr(tokenizer, "eos_token", None) or "") if tokenizer is not None else ""
-    if fmt == "messages":
-        messages = [{"role": m["role"], "content": m["content"]} for m in row["messages"]]
-        if tokenizer is not None and getattr(tokenizer, "chat_template", None):
-            return tokenizer.apply_chat_template(messages, tokenize=False)
-        return "\n".join(f"{m['role']}: {m['content']}" for m in messages) + eos
-    if fmt == "completion":
-        return row.get("prompt", "") + row.get("completion", "") + eos
-    return row.get("text", "") + eos
-
-
-def _row_format(row: dict) -> str:
-    from tools.datasets.rows import row_format
-
-    return row_format(row)
-
-
-def _split(row: dict) -> str:
-    from tools.datasets.rows import meta
-
-    return str(meta(row).get("split", "train"))
-
-
-def _percentile(ordered: list[int], pct: int) -> int:
-    """Nearest-rank percentile of an ascending list (0 for an empty one)."""
-    if not ordered:
-        return 0
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
-# -- model -----------------------------------------------------------------------------------------
-
-
-def model_source(base_model: str | ModelRef, settings: Settings | None = None) -> str:
-    """What transformers loads for a ref: a local folder (the builtin converted first) or hub id.
-
-    Remote refs (openai:, ollama:) have no weights here, and run: refs are not bases yet.
-    """
-    settings = settings or get_settings()
-    ref = base_model if isinstance(base_model, ModelRef) else parse_ref(base_model)
-    if ref.scheme == "builtin":
-        from core.models.builtin import builtin_model_dir
-
-        return str(builtin_model_dir(settings))
-    if ref.scheme == "hf":
-        path = Path(ref.target).expanduser()
-        if (path / "config.json").is_file():
-            return str(path.resolve())
-        if path.exists() or ref.target.startswith(("/", ".", "~")):
-            raise ModelUnavailable(
-                f"{ref.canonical}: {path} is not a model folder (no config.json).",
-                "Point hf: at a folder saved with save_pretrained, or use "
-                "builtin:smollm2-135m-instruct.",
-            )
-        return ref.target  # a hub id: transformers resolves it from the cache (or the hub)
-    raise ModelUnavailable(
-        f"{ref.canonical} cannot be fine-tuned here: its weights are not on this machine.",
-        "Fine-tune a local model: builtin:smollm2-135m-instruct or hf:<folder>.",
-    )
-
-
-def model_shape(base_model: str | ModelRef, settings: Settings | None = None) -> ModelShape:
-    """The model's parameter count and dimensions, from its config (built on the meta device)."""
-    return _shape_of(model_source(base_model, settings))
-
-
-@functools.lru_cache(maxsize=16)
-def _shape_of(source: str) -> ModelShape:
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
-
-    try:
-        config = AutoConfig.from_pretrained(source)
-        with torch.device("meta"):
-            model = AutoModelForCausalLM.from_config(config)
-    except (OSError, ValueError, KeyError) as exc:
-        raise ModelUnavailable(
-            f"The model at {source} cannot be loaded: {str(exc).splitlines()[0][:300]}",
-            "Check the folder holds a transformers causal LM (config.json and weights).",
-        ) from exc
-    head = model.get_output_embeddings()
-    linear: dict[str, tuple[int, int, int]] = {}
-    for name, module in model.named_modules():
-        if isinstance(module, torch.nn.Linear) and module is not head:
-            key = name.rsplit(".", 1)[-1]
-            fan_in, fan_out, count = linear.get(key, (module.in_features, module.out_features, 0))
-            linear[key] = (fan_in, fan_out, count + 1)
-    text = config.get_text_config()
-    hidden = int(text.hidden_size)
-    return ModelShape(
-        params=sum(p.numel() for p in model.parameters()),
-        hidden=hidden,
-        layers=int(text.num_hidden_layers),
-        intermediate=int(getattr(text, "intermediate_size", None) or 4 * hidden),
-        vocab=int(text.vocab_size),
-        max_positions=getattr(text, "max_position_embeddings", None),
-        linear_layers=linear,
-    )
-
-
-def _load_tokenizer(source: str) -> Any:
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(source)
-    except (OSError, ValueError) as exc:
-        raise ModelUnavailable(
-            f"No tokenizer could be loaded from {source}: {str(exc).splitlines()[0][:300]}",
-            "The model folder needs its tokenizer files (tokenizer.json, tokenizer_config.json).",
-        ) from exc
 
 
 # -- the recipe ----------------------------------------------------------------------------------
@@ -262,8 +83,8 @@ def default_recipe(
     info, rows = store.read(dataset)
     ref = parse_ref(base_model)
     source = model_source(ref, settings)
-    shape = _shape_of(source)
-    tokenizer = _load_tokenizer(source)
+    shape = shape_of(source)
+    tokenizer = load_tokenizer(source)
     profile = profile_dataset(rows, tokenizer=tokenizer)
     hardware = hardware or detect_hardware(settings.device)
 
@@ -560,7 +381,7 @@ def check_trainable(
     from trainers.config_map import check_values
 
     source = model_source(recipe.base_model)
-    _shape_of(source)  # ModelUnavailable when it cannot be loaded
+    shape_of(source)  # ModelUnavailable when it cannot be loaded
     if profile.train_rows < MIN_TRAIN_ROWS:
         raise InvalidInput(
             f"{recipe.dataset} has {profile.train_rows} train rows; training needs at least "
@@ -583,7 +404,7 @@ def check_trainable(
     if recipe.loss == "assistant_only":
         from trainers.templates import supports_assistant_loss
 
-        if not supports_assistant_loss(_load_tokenizer(source)):
+        if not supports_assistant_loss(load_tokenizer(source)):
             raise InvalidInput(
                 f"loss=assistant_only needs a chat template that marks the assistant's turns, and "
                 f"{recipe.base_model}'s template cannot be marked.",

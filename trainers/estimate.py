@@ -30,8 +30,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from trainers.defaults import DataProfile
     from trainers.hardware import Hardware
+    from trainers.profile import DataProfile
     from trainers.recipe import Recipe
 
 GIB = 2**30
@@ -128,7 +128,7 @@ def estimate(
 ) -> Estimate:
     """Estimate memory, tokens, steps and time of `recipe` on `hardware`, and whether it fits.
 
-    `params` is the model's shape (`trainers.defaults.model_shape`) or just its parameter count,
+    `params` is the model's shape (`trainers.model_info.model_shape`) or just its parameter count,
     for which a Llama-like shape is assumed. When it does not fit, `advice` names the changes that
     would (each checked with this same estimate), most useful first.
     """

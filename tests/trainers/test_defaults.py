@@ -16,15 +16,11 @@ from pathlib import Path
 import pytest
 
 from core.errors import InvalidInput, ModelUnavailable, NotFound
-from trainers.defaults import (
-    MIN_TRAIN_ROWS,
-    check_trainable,
-    default_recipe,
-    model_shape,
-    profile_dataset,
-)
+from trainers.defaults import MIN_TRAIN_ROWS, check_trainable, default_recipe
 from trainers.estimate import estimate
 from trainers.hardware import Hardware, cpu_hardware
+from trainers.model_info import model_shape
+from trainers.profile import profile_dataset
 from trainers.recipe import Recipe
 
 REPO = Path(__file__).resolve().parents[2]

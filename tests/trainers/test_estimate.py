@@ -11,9 +11,10 @@ from dataclasses import replace
 
 import pytest
 
-from trainers.defaults import DataProfile, model_shape
 from trainers.estimate import ModelShape, estimate, peak_memory_gib
 from trainers.hardware import Hardware
+from trainers.model_info import model_shape
+from trainers.profile import DataProfile
 from trainers.recipe import Recipe
 
 H100 = Hardware("cuda", "NVIDIA H100 80GB HBM3", 1, 79.1, True)

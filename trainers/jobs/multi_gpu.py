@@ -31,7 +31,7 @@ def choose_strategy(
     if params is not None:
         shape = ModelShape.approximate(params)
     else:
-        from trainers.defaults import model_shape
+        from trainers.model_info import model_shape
 
         shape = model_shape(recipe.base_model)
     memory = gpu_memory_gib or DEFAULT_GPU_GIB

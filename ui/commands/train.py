@@ -93,10 +93,11 @@ def train(
 
     from core.settings import get_settings
     from core.workspace import Workspace
-    from trainers.defaults import check_trainable, default_recipe, model_shape
+    from trainers.defaults import check_trainable, default_recipe
     from trainers.estimate import estimate as estimate_run
     from trainers.hardware import detect_hardware
     from trainers.jobs.runner import launch
+    from trainers.model_info import model_shape
     from trainers.recipes import read_recipe_overrides, resolve_recipe
 
     del help_recipe
