@@ -35,6 +35,8 @@ def render(name: str, part: str, **variables: Any) -> str:
     from jinja2 import Environment, StrictUndefined
 
     template = load_prompt(name)[part]
-    return Environment(undefined=StrictUndefined, keep_trailing_newline=True).from_string(
-        template
-    ).render(**variables)
+    return (
+        Environment(undefined=StrictUndefined, keep_trailing_newline=True)
+        .from_string(template)
+        .render(**variables)
+    )
