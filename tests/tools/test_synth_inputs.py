@@ -275,3 +275,12 @@ def test_facts_copied_from_the_prompt_example_are_refused_unless_the_context_has
         check_not_example(leaked, "request", facts, "Our new coffee is out on Tuesday.")
     check_not_example(leaked, "request", facts, "New coffee, baked at 5 am, $8 a loaf.")
     check_not_example("Write a post: the coffee is back.", "request", facts, "Coffee.")
+
+
+def test_an_echoed_prompt_instruction_is_dropped_from_the_request():
+    from tools.synth.parsing import drop_echoed_lines
+
+    echoed = "Write a post about mugs. Key points: stoneware\n\nWrite the request  for this text."
+    assert drop_echoed_lines(echoed, ["Write the request for this text."]) == (
+        "Write a post about mugs. Key points: stoneware"
+    )

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from prompts import load_prompt
 from tools.knowledge.kb import search
 from tools.knowledge.store import Snapshot
 from tools.synth.golden_file import GoldenOutput
-from tools.synth.parsing import check_not_copy, check_text, parse_single
+from tools.synth.parsing import check_not_copy, check_text, drop_echoed_lines, parse_single
 from tools.synth.request import SynthRequest
 from tools.synth.sampling import within_budget
 from tools.synth.strategy import Candidate, Strategy, WorkItem, fence
@@ -73,7 +74,8 @@ class GoldenStrategy(Strategy):
 
     def read(self, item: WorkItem, text: str) -> Candidate:
         golden: GoldenOutput = item.extra["golden"]
-        request = check_text(parse_single(text), "request")
+        instruction = load_prompt(self.prompt_name)["user"].strip().splitlines()[-1]
+        request = check_text(drop_echoed_lines(parse_single(text), [instruction]), "request")
         check_not_copy(request, "request", {"the golden output": golden.text}, LEAK_SHARE)
         return Candidate(item, request, golden.text)
 

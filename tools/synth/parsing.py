@@ -74,6 +74,13 @@ def clean(text: str) -> str:
     return text.strip()
 
 
+def drop_echoed_lines(text: str, instructions: list[str]) -> str:
+    """Remove lines that only repeat the prompt's own instructions (small models echo them)."""
+    echoed = {" ".join(line.lower().split()) for line in instructions if line.strip()}
+    kept = [line for line in text.splitlines() if " ".join(line.lower().split()) not in echoed]
+    return "\n".join(kept).strip()
+
+
 def _unquote(text: str) -> str:
     text = text.strip()
     for pair in ('""', "''", "“”", "**"):
