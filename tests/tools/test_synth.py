@@ -523,3 +523,10 @@ def test_golden_synthesis_with_the_builtin_model(kb_home):
         "copy of the context",
         MODEL_ERROR,
     }
+    # The document-grouped split puts no source document on both sides.
+    from tools.datasets.quality.leakage import check_leakage
+    from tools.datasets.quality.split import split_rows
+
+    split = split_rows(result.rows, eval_fraction=0.5, seed=0)
+    assert len(split.kept) == kept and not split.removed
+    assert check_leakage(split.kept, method=None).shared_documents == []
