@@ -22,10 +22,13 @@ def print_json(data: Any) -> None:
 
 
 @contextmanager
-def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
-    """Yield a `(stage, done, total)` callback that drives one bar per stage on stderr."""
+def progress_bar(enabled: bool = True) -> Iterator[Callable[..., None]]:
+    """Yield a `(stage, done, total, detail="")` callback driving one bar per stage on stderr.
+
+    `detail` (e.g. "12 kept, 3 rejected") is shown beside the stage name and may change.
+    """
     if not enabled or not err.is_terminal:
-        yield lambda stage, done, total: None
+        yield lambda stage, done, total, detail="": None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -39,10 +42,11 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
         transient=True,
     ) as bar:
 
-        def update(stage: str, done: int, total: int) -> None:
+        def update(stage: str, done: int, total: int, detail: str = "") -> None:
             if stage not in tasks:
                 tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
+            label = f"{stage} ({detail})" if detail else stage
+            bar.update(tasks[stage], completed=done, total=total, description=label)
 
         yield update
 

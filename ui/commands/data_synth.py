@@ -103,7 +103,12 @@ def synth(
         max_new_tokens=max_new_tokens,
     )
     with progress_bar(not json_out) as update:
-        result = synthesize(request, progress=lambda p: update("synthesizing", p.done, p.total))
+        result = synthesize(
+            request,
+            progress=lambda p: update(
+                "synthesizing", p.done, p.total, f"{p.kept} kept, {p.rejected} rejected"
+            ),
+        )
     if not result.rows:
         err.print(
             f"No usable rows came out: {result.shortfall_reason or result.summary['reasons']}"
