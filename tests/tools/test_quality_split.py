@@ -76,6 +76,21 @@ def test_one_group_cannot_be_split_and_the_notes_say_why():
     assert "one group" in result.notes["eval_empty_reason"]
 
 
+def test_auto_grouping_falls_back_to_primary_sources_when_a_shared_document_joins_all():
+    rows = [doc_row(f"r{k}", f"topic{k % 4}.md", "style-guide.md") for k in range(20)]
+    strict = split_rows(rows, eval_fraction=0.25, group_by="all")
+    assert strict.notes["eval_rows"] == 0 and "one group" in strict.notes["eval_empty_reason"]
+    result = split_rows(rows, eval_fraction=0.25)
+    assert result.notes["grouping"] == "primary" and result.notes["eval_rows"] == 5
+    assert "primary source" in result.notes["grouping_reason"]
+    primary = {"train": set(), "eval": set()}
+    for row in result.kept:
+        primary[row["meta"]["split"]].add(documents(row)[0])
+    assert not primary["train"] & primary["eval"]
+    leaks = check_leakage(result.kept, method=None)
+    assert leaks.shared_documents == ["style-guide.md"]  # the overlap is reported, not hidden
+
+
 def test_groups_bigger_than_the_target_leave_eval_empty_with_a_reason():
     rows = [doc_row(f"a{k}", "a.md") for k in range(10)] + [
         doc_row(f"b{k}", "b.md") for k in range(10)
@@ -99,9 +114,16 @@ def test_bad_fraction_is_refused(fraction):
 )
 def test_split_properties(doc_lists, fraction, seed):
     rows = [doc_row(f"r{i}", *(f"{d}.md" for d in docs)) for i, docs in enumerate(doc_lists)]
-    result = split_rows(rows, fraction, seed)
-    both = sides(result.kept)
+    strict = split_rows(rows, fraction, seed, group_by="all")
+    both = sides(strict.kept)
     assert not both["train"] & both["eval"]
+    result = split_rows(rows, fraction, seed)  # auto: strict, or by primary source when needed
+    primary = {"train": set(), "eval": set()}
+    for row in result.kept:
+        primary[row["meta"]["split"]].update(documents(row)[:1])
+    assert not primary["train"] & primary["eval"]
+    if result.notes["grouping"] == "all":
+        assert result.kept == strict.kept
     assert [r["id"] for r in result.kept] == [r["id"] for r in rows]
     assert any(r["meta"]["split"] == "train" for r in result.kept)
     assert result.kept == split_rows(rows, fraction, seed).kept

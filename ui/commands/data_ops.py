@@ -169,6 +169,9 @@ def split(
         0.1, "--eval-fraction", help="Share of rows for evaluation."
     ),
     seed: int = typer.Option(0, "--seed", help="The same seed gives the same split."),
+    group_by: str = typer.Option(
+        "auto", "--group-by", help="all sources, the primary source, or auto (all, else primary)."
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Split train/eval grouped by source document, then check for leakage."""
@@ -177,7 +180,7 @@ def split(
     from tools.datasets.quality.split import split_rows
 
     quiet_libraries()
-    params = {"eval_fraction": eval_fraction, "seed": seed}
+    params = {"eval_fraction": eval_fraction, "seed": seed, "group_by": group_by}
     info, result = apply_operation(store(), ref, "split", params, fn=split_rows)
     leakage = check_leakage(result.kept)
     if json_out:

@@ -140,9 +140,13 @@ class SplitStep:
     name: ClassVar[str] = "split"
     eval_fraction: float = _help("Share of rows for eval, met by whole document groups.", 0.1)
     seed: int = _help("Seed of the group shuffle: the same seed gives the same split.", 0)
+    group_by: str = _help(
+        'Documents that join rows: "all", the "primary" one, "auto" (all, else primary).',
+        "auto",
+    )
 
     def run(self, rows: list[dict], deps: QualityDeps) -> OpResult:
-        return split_rows(rows, self.eval_fraction, self.seed)
+        return split_rows(rows, self.eval_fraction, self.seed, self.group_by)
 
 
 @dataclass

@@ -11,6 +11,13 @@ Groups are ordered by a stable key (their first document name, or the row id), s
 closer to eval_fraction * rows, and never when it would leave train empty. The same rows and seed
 always give the same split, whatever order the rows come in. Whole groups only approximate the
 fraction; the notes give the fraction reached, and say why when eval stays empty.
+
+`group_by` says which documents join rows: "all" (every source, the strict rule above), "primary"
+(only each row's first source: the chunk it was anchored on or the best retrieval hit), or "auto"
+(the default): "all" unless that leaves eval empty while "primary" does not, as happens when a
+few documents (a style guide, a product list) are retrieved for nearly every row. The notes say
+which grouping was used and why, and the leakage check then reports the shared secondary
+documents, so the overlap is visible rather than silently accepted.
 """
 
 from __future__ import annotations
@@ -37,12 +44,20 @@ class _UnionFind:
         self.parent[self.find(a)] = self.find(b)
 
 
-def source_groups(rows: list[dict]) -> list[list[int]]:
-    """Row indices grouped so that rows sharing any source document are in the same group."""
+GROUPINGS = ("auto", "all", "primary")
+
+
+def _grouping_documents(row: dict, group_by: str) -> list[str]:
+    docs = documents(row)
+    return docs[:1] if group_by == "primary" else docs
+
+
+def source_groups(rows: list[dict], group_by: str = "all") -> list[list[int]]:
+    """Row indices grouped so that rows sharing a source document are in the same group."""
     sets = _UnionFind(len(rows))
     first_row: dict[str, int] = {}
     for i, row in enumerate(rows):
-        for doc in documents(row):
+        for doc in _grouping_documents(row, group_by):
             if doc in first_row:
                 sets.union(i, first_row[doc])
             else:
@@ -53,31 +68,57 @@ def source_groups(rows: list[dict]) -> list[list[int]]:
     return list(groups.values())
 
 
+def _assign(rows: list[dict], groups: list[list[int]], target: float, seed: int) -> set[int]:
+    """Walk the groups in a seeded order; take those that bring eval closer to `target`."""
+    ordered = sorted(groups, key=lambda g: _group_key(rows, g))
+    random.Random(seed).shuffle(ordered)
+    eval_rows: set[int] = set()
+    for group in ordered:
+        after = len(eval_rows) + len(group)
+        if abs(after - target) < abs(len(eval_rows) - target) and after < len(rows):
+            eval_rows.update(group)
+    return eval_rows
+
+
 def _group_key(rows: list[dict], group: list[int]) -> tuple:
     docs = sorted(d for i in group for d in documents(rows[i]))
     return (0, docs[0], "") if docs else (1, row_id(rows[group[0]], group[0]), str(group[0]))
 
 
-def split_rows(rows: list[dict], eval_fraction: float = 0.1, seed: int = 0) -> OpResult:
+def split_rows(
+    rows: list[dict], eval_fraction: float = 0.1, seed: int = 0, group_by: str = "auto"
+) -> OpResult:
     """Set meta.split ("train" | "eval") on every row, with whole document groups on each side."""
     if not 0 <= eval_fraction < 1:
         raise InvalidInput(
             f"eval_fraction must be at least 0 and below 1, not {eval_fraction}.",
             "Use e.g. 0.1 for a tenth of the rows in eval.",
         )
-    groups = sorted(source_groups(rows), key=lambda g: _group_key(rows, g))
-    random.Random(seed).shuffle(groups)
+    if group_by not in GROUPINGS:
+        raise InvalidInput(
+            f"Unknown grouping {group_by!r}.", f"Use one of: {', '.join(GROUPINGS)}."
+        )
     target = eval_fraction * len(rows)
-    eval_rows: set[int] = set()
-    for group in groups:
-        after = len(eval_rows) + len(group)
-        if abs(after - target) < abs(len(eval_rows) - target) and after < len(rows):
-            eval_rows.update(group)
+    grouping = "primary" if group_by == "primary" else "all"
+    groups = source_groups(rows, grouping)
+    eval_rows = _assign(rows, groups, target, seed)
+    fallback = ""
+    if group_by == "auto" and eval_fraction > 0 and not eval_rows:
+        primary_groups = source_groups(rows, "primary")
+        primary_eval = _assign(rows, primary_groups, target, seed)
+        if primary_eval:
+            why = _why_eval_is_empty(groups, target, len(rows))
+            fallback = (
+                f"grouping by every source left eval empty ({why}); "
+                "grouped by each row's primary source instead"
+            )
+            grouping, groups, eval_rows = "primary", primary_groups, primary_eval
     kept = [
         with_meta(row, split="eval" if i in eval_rows else "train") for i, row in enumerate(rows)
     ]
     notes: dict[str, Any] = {
         "eval_fraction": eval_fraction,
+        "grouping": grouping,
         "seed": seed,
         "groups": len(groups),
         "rows_without_sources": sum(1 for r in rows if not documents(r)),
@@ -88,6 +129,8 @@ def split_rows(rows: list[dict], eval_fraction: float = 0.1, seed: int = 0) -> O
     }
     all_documents = {d for r in rows for d in documents(r)}
     notes["train_documents"] = len(all_documents) - notes["eval_documents"]
+    if fallback:
+        notes["grouping_reason"] = fallback
     if eval_fraction > 0 and not eval_rows:
         notes["eval_empty_reason"] = _why_eval_is_empty(groups, target, len(rows))
     return OpResult(kept, [], notes)
