@@ -90,6 +90,7 @@ def dataset_stats(
     *,
     count_tokens: TokenCounter | None = None,
     histogram: str | Path | None = None,
+    unit: str = "tokens",
 ) -> DatasetStats:
     """Summarise `rows`; with `histogram`, also draw the token-length histogram to that PNG path."""
     prompts, responses = token_lengths(rows, count_tokens or count_words)
@@ -113,12 +114,14 @@ def dataset_stats(
         scores=_score_summary(rows),
     )
     if histogram is not None:
-        stats.histogram = str(save_histogram(prompts, responses, Path(histogram)))
+        stats.histogram = str(save_histogram(prompts, responses, Path(histogram), unit))
     return stats
 
 
-def save_histogram(prompt_lengths: list[int], response_lengths: list[int], path: Path) -> Path:
-    """Draw prompt and response token lengths as two histograms in one PNG, written atomically."""
+def save_histogram(
+    prompt_lengths: list[int], response_lengths: list[int], path: Path, unit: str = "tokens"
+) -> Path:
+    """Draw prompt and response lengths (in `unit`) as two histograms in one PNG, atomically."""
     # A bare Figure renders PNGs with the Agg canvas without touching pyplot's global backend,
     # so a GUI process (Gradio) that plots elsewhere is not switched over.
     from matplotlib.figure import Figure
@@ -127,12 +130,12 @@ def save_histogram(prompt_lengths: list[int], response_lengths: list[int], path:
     for axes, lengths, title in zip(
         figure.subplots(1, 2),
         (prompt_lengths, response_lengths),
-        ("prompt tokens", "response tokens"),
+        (f"prompt {unit}", f"response {unit}"),
         strict=True,
     ):
         axes.hist(lengths or [0], bins=min(40, max(1, len(set(lengths)))), color="#4C72B0")
         axes.set_title(f"{title} (n={len(lengths)})")
-        axes.set_xlabel("tokens")
+        axes.set_xlabel(unit)
         axes.set_ylabel("rows")
     figure.tight_layout()
     buffer = io.BytesIO()

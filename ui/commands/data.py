@@ -196,7 +196,12 @@ def stats(
     info, rows = store().read(ref)
     count, unit = token_counter(model)
     target = png or info.path.with_name(f"v{info.version}.lengths.png")
-    result = dataset_stats(rows, count_tokens=count, histogram=target)
+    result = dataset_stats(
+        rows,
+        count_tokens=count,
+        histogram=target,
+        unit="words" if unit.startswith("words") else "tokens",
+    )
     data = {"ref": info.ref, "unit": unit, **result.to_dict()}
     if json_out:
         print_json(data)
