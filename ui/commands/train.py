@@ -106,10 +106,13 @@ def train(
     base = model or settings.base_model
     hardware = detect_hardware(settings.device)
     recipe, profile = default_recipe(base, data, method=method, hardware=hardware)
-    overrides = read_recipe_overrides(resolve_recipe(recipe_file)) if recipe_file else {}
-    overrides |= _parse_sets(sets)
-    if overrides:
-        recipe = recipe.with_overrides(overrides)
+    if recipe_file:
+        path = resolve_recipe(recipe_file)
+        from_file = read_recipe_overrides(path)
+        recipe = recipe.with_overrides(from_file)
+        recipe.reasons |= {key: f"from {path.name}" for key in from_file}
+    if sets:
+        recipe = recipe.with_overrides(_parse_sets(sets))
     estimate = estimate_run(recipe, profile, model_shape(recipe.base_model, settings), hardware)
     check_trainable(recipe, profile, hardware, estimate)
     if not json_out:
