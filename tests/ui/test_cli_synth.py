@@ -23,6 +23,25 @@ from tests.fake_openai import FakeOpenAIServer
 from tools.knowledge.kb import add_documents, open_kb
 from ui.cli import app
 
+
+def grounded_synth(url: str, n: int, *extra: str) -> list[str]:
+    """The CLI arguments of a grounded synthesis of `n` rows with the model at `url`."""
+    return [
+        "data",
+        "synth",
+        "faq",
+        "--kb",
+        "sample",
+        "--strategy",
+        "grounded",
+        "--n",
+        str(n),
+        "--model",
+        f"openai:fake@{url}",
+        *extra,
+    ]
+
+
 DOCUMENT = re.compile(r'<document source="(?P<source>[^"]+)">\n(?P<text>.*?)\n</document>', re.S)
 
 
@@ -44,28 +63,8 @@ def sample_kb(tunesmith_home):
 
 def test_grounded_synthesis_makes_a_clean_split_dataset(sample_kb):
     with FakeOpenAIServer(delay_s=0.01, responder=grounded_answer) as server:
-        result = CliRunner().invoke(
-            app,
-            [
-                "data",
-                "synth",
-                "faq",
-                "--kb",
-                "sample",
-                "--strategy",
-                "grounded",
-                "--n",
-                "12",
-                "--model",
-                f"openai:fake@{server.url}",
-                "--dedupe",
-                "exact",
-                "--eval-fraction",
-                "0.25",
-                "--json",
-            ],
-            catch_exceptions=False,
-        )
+        args = grounded_synth(server.url, 12, "--dedupe", "exact", "--eval-fraction", "0.25")
+        result = CliRunner().invoke(app, [*args, "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     version, synthesis = data["version"], data["synthesis"]
@@ -99,23 +98,7 @@ def test_grounded_synthesis_makes_a_clean_split_dataset(sample_kb):
 
 def test_an_unreachable_model_server_is_one_clear_error(sample_kb):
     with pytest.raises(ModelUnavailable) as info:
-        CliRunner().invoke(
-            app,
-            [
-                "data",
-                "synth",
-                "faq",
-                "--kb",
-                "sample",
-                "--strategy",
-                "grounded",
-                "--n",
-                "2",
-                "--model",
-                f"openai:fake@{dead_url()}/v1",
-            ],
-            catch_exceptions=False,
-        )
+        CliRunner().invoke(app, grounded_synth(f"{dead_url()}/v1", 2), catch_exceptions=False)
     assert "127.0.0.1" in str(info.value) and info.value.hint
 
 

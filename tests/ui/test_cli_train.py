@@ -27,21 +27,9 @@ def test_recipe_is_printed_with_reasons_and_the_run_succeeds(
     invoke, tunesmith_home, tiny_model_dir
 ):
     make_workspace(tunesmith_home)
-    result = invoke(
-        "train",
-        "--data",
-        "pattern@v1",
-        "--model",
-        f"hf:{tiny_model_dir}",
-        "--method",
-        "lora",
-        "--set",
-        "max_steps=6",
-        "--set",
-        "learning_rate=0.005",
-        "--yes",
-        "--json",
-    )
+    args = ["train", "--data", "pattern@v1", "--model", f"hf:{tiny_model_dir}", "--method"]
+    args += ["lora", "--set", "max_steps=6", "--set", "learning_rate=0.005", "--yes", "--json"]
+    result = invoke(*args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     recipe = data["recipe"]
@@ -53,21 +41,7 @@ def test_recipe_is_printed_with_reasons_and_the_run_succeeds(
     assert run.status == "succeeded", run.cause
     assert (run.run_dir / "final").is_dir() and (run.run_dir / "loss.png").is_file()
 
-    again = invoke(
-        "train",
-        "--data",
-        "pattern@v1",
-        "--model",
-        f"hf:{tiny_model_dir}",
-        "--method",
-        "lora",
-        "--set",
-        "max_steps=6",
-        "--set",
-        "learning_rate=0.005",
-        "--yes",
-        "--json",
-    )
+    again = invoke(*args)
     assert json.loads(again.stdout)["run"] == {
         **data["run"],
         "duplicate": True,
