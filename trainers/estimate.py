@@ -118,7 +118,7 @@ class Estimate:
         """One line for people: '~3.1 GiB peak, ~120k tokens in 40 steps, ~6 min'."""
         return (
             f"~{self.peak_memory_gib:.1f} GiB peak, ~{count_text(self.tokens)} tokens in "
-            f"{self.steps} steps, ~{_duration(self.seconds)}; "
+            f"{self.steps} steps, ~{duration_text(self.seconds)}; "
             f"{count_text(self.trainable_params)} of {count_text(self.params)} parameters trained"
         )
 
@@ -307,7 +307,8 @@ def count_text(n: float) -> str:
     return f"{n:.0f}"
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """A duration in the unit people read estimates in: "45 s", "12 min", "2.5 h"."""
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
