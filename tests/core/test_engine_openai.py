@@ -66,11 +66,8 @@ def test_answers_come_back_in_request_order_with_usage(server, tmp_path):
 
 def test_requests_overlap_on_the_server_but_stay_bounded(server, tmp_path):
     engine = load_engine("openai:tiny-a", settings_for(tmp_path, server.url))
-    started = time.perf_counter()
     engine.generate([ask(f"q{i}") for i in range(8)])
-    elapsed = time.perf_counter() - started
     assert server.max_active >= 4  # 8 workers by default; thread start-up may stagger a few
-    assert elapsed < 8 * server.delay_s  # faster than one at a time
 
     server.max_active = 0
     engine.generate([ask(f"r{i}") for i in range(4)], batch_size=1)

@@ -91,7 +91,8 @@ def test_time_follows_flops():
     lora = estimate(recipe(method="lora"), PROFILE, QWEN_05B, H100)
     recompute = estimate(recipe(activation_checkpointing=True), PROFILE, QWEN_05B, H100)
     on_cpu = estimate(recipe(precision="fp32", device="cpu"), PROFILE, QWEN_05B, CPU)
-    assert lora.seconds < full.seconds < recompute.seconds < on_cpu.seconds
+    estimated = [e.seconds for e in (lora, full, recompute, on_cpu)]  # estimates, not clocks
+    assert estimated == sorted(set(estimated))
     assert full.trainable_params == full.params == QWEN_05B.params
     assert 0 < lora.trainable_params < full.params / 10
 
