@@ -278,8 +278,7 @@ def test_estimated_cost_of_stopping_early_is_lower():
     recipe = Recipe(epochs=3.0)
     proposal = propose(diagnose(curve(train, evals)), recipe)[0]
     cost = estimate_cost(proposal, recipe, profile(p50=200, p95=400), 135_000_000, cpu_hardware())
-    assert 0 < cost.proposed_seconds  # an estimate from trainers.estimate, not a clock
-    assert cost.proposed_seconds == min(cost.proposed_seconds, cost.current_seconds)
-    assert cost.proposed_seconds != cost.current_seconds
+    estimated = (cost.proposed_seconds, cost.current_seconds)  # from trainers.estimate: no clock
+    assert estimated[0] == min(estimated) and estimated[0] != estimated[1] and min(estimated) > 0
     assert cost.proposed.steps < 3 * 45  # 1 epoch of 45 steps, not 3
     assert "~" in cost.describe() and "%" in cost.describe()
