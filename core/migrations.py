@@ -83,6 +83,18 @@ MIGRATIONS: list[str] = [
     ALTER TABLE runs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE runs ADD COLUMN resume_from TEXT NOT NULL DEFAULT ''
     """,
+    # 5: evaluations: one model on one dataset split; the files live in evals/<id>/.
+    """
+    CREATE TABLE evals (
+        id          TEXT PRIMARY KEY,
+        created_at  TEXT NOT NULL,
+        model       TEXT NOT NULL,
+        dataset     TEXT NOT NULL,
+        split       TEXT NOT NULL,
+        summary     TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX evals_by_dataset ON evals(dataset, split, created_at)
+    """,
 ]
 
 

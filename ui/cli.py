@@ -10,7 +10,7 @@ import sys
 import typer
 
 from core.errors import TunesmithError
-from ui.commands import data, data_ops, data_synth, kb, models, runs, train  # noqa: F401
+from ui.commands import data, data_ops, data_synth, evaluate, kb, models, runs, train  # noqa: F401
 from ui.console import err, out, print_json
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(data.app, name="data")
 app.add_typer(runs.app, name="runs")
 train.register(app)
+evaluate.register(app)
 
 
 @app.command("config")

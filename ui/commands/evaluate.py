@@ -1,0 +1,88 @@
+"""`tunesmith eval` and `tunesmith compare`: score models on held-out data, then side by side.
+
+`eval MODEL_REF... --data NAME@vN` runs every model on the same eval examples and saves one
+evaluation per model (`evals/<id>/`: rows.jsonl, summary.json, report.md); `compare ID...` says
+which differences against the first are larger than the noise.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from ui.console import out, print_json, progress_bar, quiet_libraries
+
+JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON.")
+
+
+def _print_eval(saved) -> None:
+    summary = saved.summary
+    failed = f", [red]{summary['failed']} failed[/]" if summary["failed"] else ""
+    out.print(
+        f"[green]eval:{saved.id}[/] {summary['model']} on {summary['dataset']} "
+        f"({summary['split']}, {summary['n']} examples{failed})"
+    )
+    for name, stats in summary["metrics"].items():
+        out.print(
+            f"  {name:<22} {stats['mean']:.3f}  [dim][{stats['low']:.3f}, {stats['high']:.3f}][/]"
+        )
+    cost = summary["cost"]
+    out.print(
+        f"  [dim]mean prompt tokens {cost['mean_prompt_tokens']:.1f}, output tokens "
+        f"{cost['mean_output_tokens']:.1f}, latency {cost['mean_latency_s']:.3f}s[/]"
+    )
+    out.print(f"  report: {saved.report_path}")
+
+
+def eval_(
+    model_refs: list[str] = typer.Argument(help="One or more model refs, evaluated in turn."),
+    data: str = typer.Option(..., "--data", help="Dataset version to evaluate on, NAME@vN."),
+    split: str = typer.Option("eval", "--split", help="Which split's rows to use."),
+    max_new_tokens: int = typer.Option(256, "--max-new-tokens", help="Longest answer, in tokens."),
+    batch_size: int | None = typer.Option(
+        None, "--batch-size", help="Prompts per batch (default: the engine's)."
+    ),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Generate an answer for every eval example, score it, and save a report per model."""
+    from tools.evaluation.runner import evaluate
+
+    quiet_libraries()
+    with progress_bar(not json_out) as update:
+        saved = evaluate(
+            model_refs,
+            data,
+            split=split,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            progress=lambda ref, done, total: update(f"eval {ref}", done, total),
+        )
+    if json_out:
+        print_json([{"id": s.id, "path": str(s.path), **s.summary} for s in saved])
+        return
+    for item in saved:
+        _print_eval(item)
+    if len(saved) > 1:
+        ids = " ".join(s.id for s in saved)
+        out.print(f"Next: `tunesmith compare {ids}`")
+
+
+def compare_(
+    eval_ids: list[str] = typer.Argument(help="Evaluation ids; the first is the baseline."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Deltas against the first evaluation, with which ones are larger than the noise."""
+    from tools.evaluation.compare import compare, render_comparison
+    from tools.evaluation.store import EvalStore
+
+    store = EvalStore()
+    result = compare([store.load(i) for i in eval_ids])
+    if json_out:
+        print_json(result)
+        return
+    out.print(render_comparison(result), markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `eval` and `compare` as top-level commands."""
+    app.command("eval")(eval_)
+    app.command("compare")(compare_)
