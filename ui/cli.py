@@ -10,7 +10,17 @@ import sys
 import typer
 
 from core.errors import TunesmithError
-from ui.commands import data, data_ops, data_synth, evaluate, kb, models, runs, train  # noqa: F401
+from ui.commands import (  # noqa: F401 (data_ops and data_synth register on data.app)
+    advise,
+    data,
+    data_ops,
+    data_synth,
+    evaluate,
+    kb,
+    models,
+    runs,
+    train,
+)
 from ui.console import err, out, print_json
 
 app = typer.Typer(
@@ -26,6 +36,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(runs.app, name="runs")
 train.register(app)
 evaluate.register(app)
+advise.register(app)
 
 
 @app.command("config")
