@@ -89,29 +89,30 @@ class HFEngine:
     training set-up) can reuse the loaded weights instead of loading them again.
     """
 
-    def __init__(self, ref: str, source: str | Path, settings: Settings | None = None) -> None:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+    def __init__(
+        self,
+        ref: str,
+        source: str | Path | None,
+        settings: Settings | None = None,
+        *,
+        model: Any = None,
+        tokenizer: Any = None,
+    ) -> None:
+        """Load the model at `source` (a folder or hub id), or wrap an already-loaded one.
 
+        Pass `model` and `tokenizer` (with `source=None`) for a model built in memory, such as a
+        base model with a LoRA adapter merged in; it is moved to the configured device.
+        """
         settings = settings or get_settings()
         self.ref = ref
         self.device = resolve_device(settings.device)
-        location = resolve_source(str(source))
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(location)
-            if not getattr(self.tokenizer, "chat_template", None):
-                raise ModelUnavailable(
-                    f"{ref} has no chat template, so chat messages cannot become a prompt.",
-                    "Use an instruct/chat model, or add a chat_template to its tokenizer files.",
-                )
-            self.model = AutoModelForCausalLM.from_pretrained(
-                location, dtype=choose_dtype(self.device)
-            )
-        except (OSError, ValueError) as exc:
-            raise ModelUnavailable(
-                f"Could not load {ref}: {exc}",
-                "hf: takes a local folder (config.json + weights + tokenizer), or a hub id on a "
-                "machine that can reach the hub and has HF_HUB_OFFLINE unset.",
-            ) from exc
+        if model is not None and tokenizer is not None:
+            self.model, self.tokenizer = model, tokenizer
+            self._check_chat_template()
+        elif source is None:
+            raise ValueError("HFEngine needs a source folder, or both a model and a tokenizer.")
+        else:
+            self._load(str(source))
         self.model.to(self.device).eval()
         self.eos_ids = self._eos_ids()
         # No pad token (common in chat models): pad with eos; the attention mask hides it anyway.
@@ -126,6 +127,30 @@ class HFEngine:
                 "Set pad_token or eos_token in its tokenizer_config.json.",
             )
         self.pad_id: int = int(pad)
+
+    def _check_chat_template(self) -> None:
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise ModelUnavailable(
+                f"{self.ref} has no chat template, so chat messages cannot become a prompt.",
+                "Use an instruct/chat model, or add a chat_template to its tokenizer files.",
+            )
+
+    def _load(self, source: str) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        location = resolve_source(source)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(location)
+            self._check_chat_template()
+            self.model = AutoModelForCausalLM.from_pretrained(
+                location, dtype=choose_dtype(self.device)
+            )
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailable(
+                f"Could not load {self.ref}: {exc}",
+                "hf: takes a local folder (config.json + weights + tokenizer), or a hub id on a "
+                "machine that can reach the hub and has HF_HUB_OFFLINE unset.",
+            ) from exc
 
     def _eos_ids(self) -> list[int]:
         ids: list[int] = []

@@ -15,9 +15,10 @@ from pathlib import Path
 from core.errors import ModelUnavailable, TunesmithError
 from core.models.builtin import BUILTIN_NAME, builtin_model_dir, builtin_status
 from core.models.engine import Engine
-from core.models.hf_engine import HFEngine
+from core.models.hf_engine import HFEngine, choose_dtype, resolve_device, resolve_source
 from core.models.openai_engine import OpenAIEngine, ollama_openai_url, openai_credentials
 from core.models.refs import ModelRef, parse_ref
+from core.models.tuned import final_problem, load_adapter_model, resolve_run, succeeded_runs
 from core.settings import Settings, get_settings
 
 PROBE_TIMEOUT_S = 1.0
@@ -34,12 +35,26 @@ class ModelStatus:
     detail: str
 
 
-def _run_unavailable(ref: ModelRef) -> ModelUnavailable:
-    return ModelUnavailable(
-        f"{ref.canonical} cannot be loaded yet: run: refs are resolved by the training workflow, "
-        "which is not part of this version.",
-        "Load the run's saved model folder with hf:<folder>, or use builtin:smollm2-135m-instruct.",
-    )
+def _run_engine(ref: ModelRef, settings: Settings) -> HFEngine:
+    """An engine for a tuned run: its full model folder, or its base with the adapter merged in."""
+    tuned = resolve_run(ref, settings)
+    if not tuned.is_adapter:
+        return HFEngine(ref.canonical, tuned.folder, settings)
+    base = parse_ref(tuned.base_ref)
+    if base.scheme == "hf":
+        base_source: str | Path = resolve_source(base.target)  # a folder or a hub id
+    else:
+        found = local_model_dir(base, settings)
+        if found is None:
+            raise ModelUnavailable(
+                f"{ref.canonical} is an adapter on {base.canonical}, which has no local weights "
+                "to apply it to.",
+                "A LoRA run's base must be builtin:, hf: or a full run: model.",
+            )
+        base_source = found
+    dtype = choose_dtype(resolve_device(settings.device))
+    model, tokenizer = load_adapter_model(tuned, base_source, dtype)
+    return HFEngine(ref.canonical, None, settings, model=model, tokenizer=tokenizer)
 
 
 def load_engine(ref: str | ModelRef, settings: Settings | None = None) -> Engine:
@@ -59,7 +74,7 @@ def load_engine(ref: str | ModelRef, settings: Settings | None = None) -> Engine
         return OpenAIEngine.for_openai(name, parsed.target, parsed.base_url, settings)
     if parsed.scheme == "ollama":
         return OpenAIEngine.for_ollama(name, parsed.target, settings)
-    raise _run_unavailable(parsed)
+    return _run_engine(parsed, settings)
 
 
 def _get_json(url: str, headers: dict[str, str] | None = None) -> dict:
@@ -146,7 +161,11 @@ def _local_status(text: str, settings: Settings) -> ModelStatus | None:
         available, detail = builtin_status(settings)
         return ModelStatus(ref.canonical, "builtin", available, detail)
     if ref.scheme == "run":
-        return ModelStatus(ref.canonical, "run", False, str(_run_unavailable(ref)))
+        try:
+            tuned = resolve_run(ref, settings)
+        except TunesmithError as exc:
+            return ModelStatus(ref.canonical, "run", False, str(exc))
+        return ModelStatus(ref.canonical, "run", True, _run_detail(tuned.method, tuned.base_ref))
     if ref.scheme != "hf":
         return None  # remote: covered by the server probes
     path = Path(ref.target).expanduser()
@@ -157,6 +176,24 @@ def _local_status(text: str, settings: Settings) -> ModelStatus | None:
     if ref.target.startswith(("/", "./", "../", "~")):
         return ModelStatus(ref.canonical, "hf", False, f"folder {path} does not exist")
     return ModelStatus(ref.canonical, "hf", *_hub_status(ref.target))
+
+
+def _run_detail(method: str, base_ref: str, ended_at: str | None = None) -> str:
+    when = f", finished {ended_at}" if ended_at else ""
+    return f"tuned here ({method} of {base_ref}{when})"
+
+
+def _run_statuses(settings: Settings) -> list[ModelStatus]:
+    """Succeeded runs as run:<id> refs, from the registry and a file check; nothing is loaded."""
+    rows = []
+    for run, final in succeeded_runs(settings):
+        problem = final_problem(final)
+        if problem is None:
+            detail = _run_detail(run.method, run.base_model, run.ended_at)
+            rows.append(ModelStatus(f"run:{run.id}", "run", True, detail))
+        else:
+            rows.append(ModelStatus(f"run:{run.id}", "run", False, f"succeeded, but {problem}"))
+    return rows
 
 
 def _hub_status(repo_id: str) -> tuple[bool, str]:
@@ -176,6 +213,8 @@ def _hub_status(repo_id: str) -> tuple[bool, str]:
 def list_models(settings: Settings | None = None) -> list[ModelStatus]:
     """Every model Tunesmith knows how to use here, with why it can or cannot be used now.
 
+    Succeeded runs appear as run:<id> refs; queued, running and failed ones do not.
+
     Never loads or converts a model. Remote servers are asked with a ~1 s timeout, in parallel.
     """
     settings = settings or get_settings()
@@ -188,6 +227,7 @@ def list_models(settings: Settings | None = None) -> list[ModelStatus]:
         if status is not None and status.ref not in seen:
             seen.add(status.ref)
             rows.append(status)
+    rows.extend(status for status in _run_statuses(settings) if status.ref not in seen)
     with ThreadPoolExecutor(max_workers=2) as pool:
         remote = [pool.submit(_openai_statuses, settings), pool.submit(_ollama_statuses, settings)]
         for future in remote:
@@ -200,6 +240,10 @@ def local_model_dir(ref: str | ModelRef, settings: Settings | None = None) -> Pa
 
     Token statistics and length filters need the base model's own tokenizer; remote models have
     no folder, and callers fall back to counting words and say so.
+
+    A full run's folder is its final/ folder. A LoRA run has no folder of its own (final/ holds
+    only the adapter, which callers would mistake for a model), so it gives None; load it with
+    `load_engine`, which merges the adapter into its base in memory.
     """
     settings = settings or get_settings()
     parsed = ref if isinstance(ref, ModelRef) else parse_ref(ref)
@@ -208,4 +252,7 @@ def local_model_dir(ref: str | ModelRef, settings: Settings | None = None) -> Pa
     if parsed.scheme == "hf":
         path = Path(parsed.target).expanduser()
         return path if (path / "config.json").is_file() else None
+    if parsed.scheme == "run":
+        tuned = resolve_run(parsed, settings)
+        return None if tuned.is_adapter else tuned.folder
     return None
