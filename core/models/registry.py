@@ -42,7 +42,11 @@ def _run_engine(ref: ModelRef, settings: Settings) -> HFEngine:
         return HFEngine(ref.canonical, tuned.folder, settings)
     base = parse_ref(tuned.base_ref)
     if base.scheme == "hf":
-        base_source: str | Path = resolve_source(base.target)  # a folder or a hub id
+        trained_on = tuned.trained_on()
+        if not Path(base.target).expanduser().exists() and trained_on is not None:
+            base_source: str | Path = trained_on  # a relative hf: path, launched elsewhere
+        else:
+            base_source = resolve_source(base.target)  # a folder or a hub id
     else:
         found = local_model_dir(base, settings)
         if found is None:
