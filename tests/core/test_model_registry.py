@@ -98,11 +98,11 @@ def test_list_models_reports_unusable_configured_refs(tmp_path, ref, kind, words
     assert not row.available and words in row.detail
 
 
-def test_run_refs_are_parsed_but_not_loadable_yet(tmp_path):
+def test_an_unknown_run_ref_says_where_runs_are_listed(tmp_path):
     with pytest.raises(ModelUnavailable) as info:
         load_engine("run:r-20261127-abc", Settings(home=tmp_path))
     assert "run:r-20261127-abc" in info.value.message
-    assert "hf:" in info.value.hint
+    assert "tunesmith runs list" in info.value.hint and "hf:" in info.value.hint
 
 
 def _python(code: str) -> str:
