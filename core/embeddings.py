@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import ModelUnavailable
+from core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     import numpy as np
@@ -77,7 +78,21 @@ class Embedder:
         return out
 
 
+def embedding_device(settings: Settings | None = None) -> str:
+    """The torch device for embeddings: the `device` setting, resolved by core.devices."""
+    from core.devices import resolve_device
+
+    return resolve_device((settings or get_settings()).device)
+
+
+def get_embedder(ref: str = BUILTIN_EMBEDDER, device: str | None = None) -> Embedder:
+    """The process-wide embedder for `ref` on `device` (default: from the settings).
+
+    Loading MiniLM costs a second or two, so each (ref, device) pair is loaded once.
+    """
+    return _load_embedder(ref, device or embedding_device())
+
+
 @lru_cache(maxsize=4)
-def get_embedder(ref: str = BUILTIN_EMBEDDER, device: str = "cpu") -> Embedder:
-    """The process-wide embedder for `ref` (loading MiniLM costs a second or two)."""
+def _load_embedder(ref: str, device: str) -> Embedder:
     return Embedder(ref, device)

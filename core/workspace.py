@@ -9,17 +9,16 @@ through core.atomic. Names pass core.names before they become paths.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import sqlite3
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.errors import InvalidInput, WorkspaceBusy
+from core.errors import InvalidInput
+from core.locks import exclusive_lock
 from core.migrations import migrate
 from core.names import validate_name
 from core.settings import Settings, get_settings
@@ -119,29 +118,11 @@ class Workspace:
 
         The OS drops an flock when its holder dies, so a killed writer never leaves a stale lock.
         """
-        lock_dir = self.root / "locks"
-        lock_dir.mkdir(exist_ok=True)
-        path = lock_dir / f"{validate_name(name, 'lock name')}.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                        raise WorkspaceBusy(
-                            f"'{name}' is being changed by another Tunesmith process "
-                            f"(pid {holder}).",
-                            "Wait for it to finish, or stop that process, then try again.",
-                        ) from None
-                    time.sleep(0.05)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        path = self.root / "locks" / f"{validate_name(name, 'lock name')}.lock"
+        with exclusive_lock(
+            path,
+            timeout,
+            busy=f"'{name}' is being changed by another Tunesmith process",
+            hint="Wait for it to finish, or stop that process, then try again.",
+        ):
             yield
-        finally:
-            with contextlib.suppress(OSError):
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)

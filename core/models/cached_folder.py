@@ -13,11 +13,11 @@ import contextlib
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from core.errors import WorkspaceBusy
+from core.atomic import fsync_path
+from core.locks import exclusive_lock
 
 DEFAULT_LOCK_TIMEOUT_S = 900.0
 
@@ -29,41 +29,20 @@ def _tmp_prefix(target: Path) -> str:
 def _fsync_tree(folder: Path) -> None:
     """Flush every file and folder under `folder` so the rename publishes durable data."""
     for path in [*folder.rglob("*"), folder]:
-        with contextlib.suppress(OSError):
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        fsync_path(path)
 
 
 @contextlib.contextmanager
 def folder_lock(target: Path, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Iterator[None]:
     """Hold an exclusive lock for building `target`; raise WorkspaceBusy after `timeout_s`."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: the atomic rename still protects readers
-        yield
-        return
     lock_path = target.parent / f".{target.name}.lock"
-    with open(lock_path, "a+b") as handle:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise WorkspaceBusy(
-                        f"Another process has been building {target} for over {timeout_s:.0f} s.",
-                        f"Wait for it to finish, or stop it and delete {lock_path}.",
-                    ) from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    with exclusive_lock(
+        lock_path,
+        timeout_s,
+        busy=f"Another process has been building {target} for over {timeout_s:.0f} s",
+        hint="Wait for it to finish, or stop that process, then try again.",
+    ):
+        yield
 
 
 def build_folder_once(

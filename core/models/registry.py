@@ -12,10 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.devices import resolve_device
 from core.errors import ModelUnavailable, TunesmithError
 from core.models.builtin import BUILTIN_NAME, builtin_model_dir, builtin_status
 from core.models.engine import Engine
-from core.models.hf_engine import HFEngine, choose_dtype, resolve_device, resolve_source
+from core.models.hf_engine import HFEngine, choose_dtype, resolve_source
 from core.models.openai_engine import OpenAIEngine, ollama_openai_url, openai_credentials
 from core.models.refs import ModelRef, parse_ref
 from core.models.tuned import final_problem, load_adapter_model, resolve_run, succeeded_runs

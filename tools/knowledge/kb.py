@@ -203,7 +203,7 @@ def _assemble(
     """Build the next generation: keep old chunks' vectors, embed new ones, skip duplicates."""
     import numpy as np
 
-    from core.embeddings import get_embedder
+    from core.embeddings import embedding_device, get_embedder
 
     reuse = previous is not None and previous.embedding_model == embedder_ref
     seen: set[str] = set()
@@ -223,7 +223,7 @@ def _assemble(
     embedder = None
     dim = previous.vectors.shape[1] if reuse and previous.vectors is not None else 0
     if missing:
-        embedder = get_embedder(embedder_ref, _embed_device(settings))
+        embedder = get_embedder(embedder_ref, embedding_device(settings))
         dim = embedder.dim
     vectors = np.zeros((len(kept), dim), dtype=np.float32)
     for i, chunk in enumerate(kept):
@@ -241,14 +241,6 @@ def _assemble(
         chunks=kept,
         vectors=vectors,
     )
-
-
-def _embed_device(settings: Settings) -> str:
-    if settings.device != "auto":
-        return settings.device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _register(ws: Workspace, name: str, summary: dict[str, Any]) -> None:
@@ -295,7 +287,7 @@ def search(
     settings: Settings | None = None,
 ) -> list[Hit]:
     """The `k` chunks most similar to `query`, best first, each with its score and citation."""
-    from core.embeddings import get_embedder
+    from core.embeddings import embedding_device, get_embedder
     from tools.knowledge.index import search_index
 
     if not query.strip():
@@ -306,7 +298,7 @@ def search(
     snapshot = open_kb(name, ws or Workspace.from_settings(settings))
     if not snapshot.chunks:
         return []
-    embedder = get_embedder(snapshot.embedding_model, _embed_device(settings))
+    embedder = get_embedder(snapshot.embedding_model, embedding_device(settings))
     scores, ids = search_index(snapshot.index, embedder.encode([query]), k)
     return [
         Hit(float(score), snapshot.chunks[int(i)])
