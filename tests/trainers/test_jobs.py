@@ -14,7 +14,7 @@ import yaml
 
 from core.atomic import write_json
 from core.errors import InvalidInput, TunesmithError
-from tests.trainers.test_jobs_support import make_workspace, tiny_recipe
+from tests.trainers.test_jobs_support import fake_run, make_workspace, tiny_recipe
 from trainers.jobs import causes, procs, runner
 from trainers.jobs.layout import (
     COMPLETE_MARKER,
@@ -26,7 +26,7 @@ from trainers.jobs.layout import (
 )
 from trainers.jobs.multi_gpu import accelerate_command
 from trainers.jobs.ray_backend import ray_job_command, submit_ray_job
-from trainers.jobs.registry import RunInfo, get_run, insert_run, new_run_id
+from trainers.jobs.registry import get_run
 
 
 def _dead_pid() -> tuple[int, int | None]:
@@ -34,28 +34,6 @@ def _dead_pid() -> tuple[int, int | None]:
     started = procs.start_time(process.pid)
     process.wait()
     return process.pid, started
-
-
-def _fake_run(ws, status: str = "running", **values) -> RunInfo:
-    """A registry row and run folder as a launch leaves them, without starting anything."""
-    run_id = new_run_id()
-    run = RunInfo(
-        id=run_id,
-        status=status,
-        base_model="hf:tiny",
-        dataset="ds:pattern@v1",
-        method="lora",
-        request_key=run_id,
-        run_dir=ws.artifact_dir("runs", run_id),
-    )
-    recipe = tiny_recipe("tiny").to_dict()
-    write_spec(run.paths, recipe, Resolved("tiny", "data.jsonl", "ds:pattern@v1", "abc"))
-    with ws.transaction() as conn:
-        insert_run(conn, run)
-        if values:
-            sets = ", ".join(f"{k} = ?" for k in values)
-            conn.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*values.values(), run_id))
-    return get_run(ws, run_id)
 
 
 def test_request_key_ignores_bookkeeping_but_not_training_or_data():
@@ -122,13 +100,13 @@ def test_exception_causes():
 def test_restart_settles_runs_whose_process_died(tunesmith_home):
     ws = make_workspace(tunesmith_home)
     pid, started = _dead_pid()
-    vanished = _fake_run(ws, pid=pid, pgid=pid, proc_start=started, attempt=1)
-    finished = _fake_run(ws, pid=pid, pgid=pid, proc_start=started, attempt=1)
+    vanished = fake_run(ws, pid=pid, pgid=pid, proc_start=started, attempt=1)
+    finished = fake_run(ws, pid=pid, pgid=pid, proc_start=started, attempt=1)
     write_json(finished.paths.result, {"status": "succeeded", "global_step": 20})
-    failed = _fake_run(ws, pid=pid, pgid=pid, proc_start=started, attempt=1)
+    failed = fake_run(ws, pid=pid, pgid=pid, proc_start=started, attempt=1)
     write_json(failed.paths.error, {"cause": "disk full", "message": "No space left on device"})
     # a live pid that is some other process now (its start time differs): not our run
-    reused = _fake_run(ws, pid=procs_self(), pgid=procs_self(), proc_start=1, attempt=1)
+    reused = fake_run(ws, pid=procs_self(), pgid=procs_self(), proc_start=1, attempt=1)
 
     settled = runner.refresh(ws)
 
@@ -153,7 +131,7 @@ def test_live_run_is_left_running(tunesmith_home):
     ws = make_workspace(tunesmith_home)
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        run = _fake_run(
+        run = fake_run(
             ws, pid=sleeper.pid, pgid=sleeper.pid, proc_start=procs.start_time(sleeper.pid)
         )
         assert runner.refresh(ws) == []
@@ -167,7 +145,7 @@ def test_live_run_is_left_running(tunesmith_home):
 
 def test_cancel_a_queued_run_and_refuse_finished_ones(tunesmith_home):
     ws = make_workspace(tunesmith_home)
-    queued = _fake_run(ws, status="queued", device="cuda:3")
+    queued = fake_run(ws, status="queued", device="cuda:3")
 
     assert runner.cancel(ws, queued.id).status == "cancelled"
     with pytest.raises(InvalidInput, match="only queued or running"):

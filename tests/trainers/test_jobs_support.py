@@ -9,7 +9,8 @@ from core.settings import get_settings
 from core.workspace import Workspace
 from tools.datasets.store import DatasetStore
 from trainers.jobs import runner
-from trainers.jobs.registry import RunInfo, get_run
+from trainers.jobs.layout import Resolved, write_spec
+from trainers.jobs.registry import RunInfo, get_run, insert_run, new_run_id
 from trainers.recipe import Recipe
 
 ANSWER = "Paris is the capital of France."
@@ -83,3 +84,25 @@ def wait_until(predicate, timeout: float = 120.0, what: str = "condition") -> No
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def fake_run(ws, status: str = "running", **values) -> RunInfo:
+    """A registry row and run folder as a launch leaves them, without starting anything."""
+    run_id = new_run_id() + status[0]  # unique even within one second
+    run = RunInfo(
+        id=run_id,
+        status=status,
+        base_model="hf:tiny",
+        dataset="ds:pattern@v1",
+        method="lora",
+        request_key=run_id,
+        run_dir=ws.artifact_dir("runs", run_id),
+    )
+    recipe = tiny_recipe("tiny").to_dict()
+    write_spec(run.paths, recipe, Resolved("tiny", "data.jsonl", "ds:pattern@v1", "abc"))
+    with ws.transaction() as conn:
+        insert_run(conn, run)
+        if values:
+            sets = ", ".join(f"{k} = ?" for k in values)
+            conn.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*values.values(), run_id))
+    return get_run(ws, run_id)

@@ -9,9 +9,8 @@ from typer.testing import CliRunner
 
 from core.atomic import write_json, write_jsonl
 from core.workspace import Workspace
-from tests.trainers.test_jobs_support import tiny_recipe
-from trainers.jobs.layout import Resolved, write_spec
-from trainers.jobs.registry import RunInfo, insert_run, new_run_id, update_run
+from tests.trainers.test_jobs_support import fake_run
+from trainers.jobs.registry import RunInfo
 from ui.commands.runs import app as runs_app
 
 app = typer.Typer()
@@ -19,19 +18,9 @@ app.add_typer(runs_app, name="runs")
 
 
 def _finished_run(home, status: str, cause: str = "", **files) -> RunInfo:
+    """A finished run's registry row and folder, with metrics, a log and the given JSON files."""
     ws = Workspace(home)
-    run_id = new_run_id() + status[0]
-    run = RunInfo(
-        id=run_id,
-        status=status,
-        base_model="hf:tiny",
-        dataset="ds:pattern@v1",
-        method="lora",
-        request_key=run_id,
-        cause=cause,
-        run_dir=ws.artifact_dir("runs", run_id),
-    )
-    write_spec(run.paths, tiny_recipe("tiny").to_dict(), Resolved("t", "d", "ds:pattern@v1", "s"))
+    run = fake_run(ws, status, cause=cause, attempt=1)
     write_jsonl(
         run.paths.metrics,
         [
@@ -43,9 +32,6 @@ def _finished_run(home, status: str, cause: str = "", **files) -> RunInfo:
     run.paths.log.write_text("line one\nline two\n")
     for name, data in files.items():
         write_json(getattr(run.paths, name), data)
-    with ws.transaction() as conn:
-        insert_run(conn, run)
-        update_run(conn, run_id, cause=cause, attempt=1)
     return run
 
 
