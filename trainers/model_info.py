@@ -17,20 +17,19 @@ from trainers.estimate import ModelShape
 
 
 def model_source(base_model: str | ModelRef, settings: Settings | None = None) -> str:
-    """What transformers loads for a ref: a local folder (the builtin converted first) or hub id.
+    """What transformers loads for a ref: its local folder (core.models.local_model_dir: the
+    builtin converted first, a full run's final/) or, for an hf: name that is no folder, a hub id.
 
-    Remote refs (openai:, ollama:) have no weights here, and run: refs are not bases yet.
+    Remote refs (openai:, ollama:) and LoRA runs have no plain weights folder to train from.
     """
-    settings = settings or get_settings()
-    ref = base_model if isinstance(base_model, ModelRef) else parse_ref(base_model)
-    if ref.scheme == "builtin":
-        from core.models.builtin import builtin_model_dir
+    from core.models.registry import local_model_dir
 
-        return str(builtin_model_dir(settings))
+    ref = base_model if isinstance(base_model, ModelRef) else parse_ref(base_model)
+    folder = local_model_dir(ref, settings or get_settings())
+    if folder is not None:
+        return str(folder.resolve())
     if ref.scheme == "hf":
         path = Path(ref.target).expanduser()
-        if (path / "config.json").is_file():
-            return str(path.resolve())
         if path.exists() or ref.target.startswith(("/", ".", "~")):
             raise ModelUnavailable(
                 f"{ref.canonical}: {path} is not a model folder (no config.json).",
@@ -39,8 +38,9 @@ def model_source(base_model: str | ModelRef, settings: Settings | None = None) -
             )
         return ref.target  # a hub id: transformers resolves it from the cache (or the hub)
     raise ModelUnavailable(
-        f"{ref.canonical} cannot be fine-tuned here: its weights are not on this machine.",
-        "Fine-tune a local model: builtin:smollm2-135m-instruct or hf:<folder>.",
+        f"{ref.canonical} cannot be fine-tuned here: its weights are not on this machine as a "
+        "plain model folder.",
+        "Fine-tune a local model: builtin:smollm2-135m-instruct, hf:<folder>, or a full run.",
     )
 
 
