@@ -95,6 +95,26 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX evals_by_dataset ON evals(dataset, split, created_at)
     """,
+    # 6: prompt-lab experiments (files in experiments/<id>/) and agent conversation threads (the
+    # checkpoints themselves live in threads.sqlite; this is the list a door shows, with owners so
+    # two browser sessions never see each other's threads).
+    """
+    CREATE TABLE experiments (
+        id          TEXT PRIMARY KEY,
+        created_at  TEXT NOT NULL,
+        project     TEXT NOT NULL,
+        models      TEXT NOT NULL,
+        summary     TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE threads (
+        id          TEXT PRIMARY KEY,
+        owner       TEXT NOT NULL DEFAULT '',
+        title       TEXT NOT NULL DEFAULT '',
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    CREATE INDEX threads_by_owner ON threads(owner, updated_at)
+    """,
 ]
 
 

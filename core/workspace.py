@@ -23,7 +23,16 @@ from core.migrations import migrate
 from core.names import validate_name
 from core.settings import Settings, get_settings
 
-ARTIFACT_FOLDERS = ("kb", "datasets", "runs", "evals", "models")
+ARTIFACT_FOLDERS = (
+    "kb",
+    "datasets",
+    "runs",
+    "evals",
+    "models",
+    "experiments",
+    "exports",
+    "uploads",
+)
 
 
 def utc_now() -> str:
