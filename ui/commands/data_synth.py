@@ -12,44 +12,8 @@ from pathlib import Path
 
 import typer
 
-from ui.commands.data import JSON_OPTION, app, print_steps, print_version, store
+from ui.commands.data import JSON_OPTION, app, print_steps, print_version
 from ui.console import err, out, print_json, progress_bar, quiet_libraries
-
-
-def quality_steps(
-    kb: str,
-    strategy: str,
-    pii: str,
-    dedupe: str,
-    min_grounding: float | None,
-    eval_fraction: float,
-    seed: int,
-) -> list:
-    """The default cleaning of synthesized rows, each step one line of the version's lineage.
-
-    Golden rows keep the person's own output verbatim, so grounding only scores them; rows the
-    model wrote are removed below `min_grounding` (default 0.3).
-    """
-    from tools.datasets.quality.pipeline import (
-        DedupeStep,
-        GroundingStep,
-        LeakageStep,
-        PiiStep,
-        SplitStep,
-    )
-
-    threshold = (
-        None
-        if strategy == "golden" and min_grounding is None
-        else (0.3 if min_grounding is None else min_grounding)
-    )
-    return [
-        PiiStep(mode=pii),
-        DedupeStep(method=dedupe),
-        GroundingStep(kb=kb, threshold=threshold),
-        SplitStep(eval_fraction=eval_fraction, seed=seed),
-        LeakageStep(method=dedupe if dedupe != "exact" else None),
-    ]
 
 
 @app.command("synth")
@@ -85,8 +49,10 @@ def synth(
 
     Interrupted? Run the same command again: finished rows are kept and it continues.
     """
-    from tools.datasets.quality.pipeline import run_quality
-    from tools.synth import SynthRequest, finish_job, synthesize
+    from core.errors import InvalidInput
+    from tools.datasets.rows import OpResult
+    from tools.synth import SynthRequest
+    from tools.synth.commit import quality_steps, synthesize_and_commit
 
     quiet_libraries()
     request = SynthRequest(
@@ -102,37 +68,20 @@ def synth(
         batch_size=batch_size,
         max_new_tokens=max_new_tokens,
     )
-    with progress_bar(not json_out) as update:
-        result = synthesize(
-            request,
-            progress=lambda p: update(
-                "synthesizing", p.done, p.total, f"{p.kept} kept, {p.rejected} rejected"
-            ),
-        )
-    if not result.rows:
-        err.print(
-            f"No usable rows came out: {result.shortfall_reason or result.summary['reasons']}"
-        )
-        raise typer.Exit(1)
     steps = quality_steps(kb, strategy, pii, dedupe, min_grounding, eval_fraction, seed)
-    rows, reports = run_quality(result.rows, steps)
-    from tools.datasets.rows import OpResult
-
-    existing = store().versions(name)
-    info = store().commit(
-        name,
-        rows,
-        operation="synth",
-        parent=existing[-1].version if existing else None,
-        params={**result.params, "quality": [r.params | {"step": r.step} for r in reports]},
-        summary={
-            "synthesis": result.summary,
-            "shortfall": result.shortfall_reason,
-            "quality": [r.to_dict() | {"removed": len(r.removed)} for r in reports],
-        },
-    )
-    finish_job(result)
-    removed = [removal for report in reports for removal in report.removed]
+    with progress_bar(not json_out) as update:
+        try:
+            done = synthesize_and_commit(
+                request,
+                steps=steps,
+                progress=lambda p: update(
+                    "synthesizing", p.done, p.total, f"{p.kept} kept, {p.rejected} rejected"
+                ),
+            )
+        except InvalidInput as error:
+            err.print(error.message)
+            raise typer.Exit(1) from None
+    info, result, reports = done.info, done.result, done.reports
     if json_out:
         print_json(
             {
@@ -153,4 +102,4 @@ def synth(
     if result.shortfall_reason:
         out.print(f"  [yellow]fewer than asked:[/] {result.shortfall_reason}")
     print_steps([r.to_dict() for r in reports])
-    print_version(info, OpResult(rows, removed))
+    print_version(info, OpResult(done.rows, done.removed))
