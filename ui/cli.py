@@ -15,6 +15,7 @@ from ui.commands import (  # noqa: F401 (data_ops and data_synth register on dat
     data,
     data_ops,
     data_synth,
+    demo,
     evaluate,
     kb,
     models,
@@ -37,6 +38,7 @@ app.add_typer(runs.app, name="runs")
 train.register(app)
 evaluate.register(app)
 advise.register(app)
+demo.register(app)
 
 
 @app.command("config")
