@@ -8,7 +8,8 @@ side-by-side comparison), ask for advice, run the test suite and export. Every s
 names the artifacts it made, so the demo doubles as a tour of the workspace.
 
 It is sized to finish on 2 CPU cores in under 15 minutes with the builtin SmolLM2-135M: a short
-LoRA run and short answers. The model will not get much better in 30 steps; the point is that
+LoRA run, a dozen synthesized rows and short answers. The model will not get much better in
+20 steps; the point is that
 every piece runs end to end and that the report shows base and tuned side by side.
 """
 
@@ -48,9 +49,10 @@ class DemoOptions:
     project: str = "demo"
     kb: str = "sample"
     dataset: str = "demo-coffee"
-    max_steps: int = 30
-    max_new_tokens: int = 96
-    lab_inputs: int = 4
+    synth_rows: int = 12
+    max_steps: int = 20
+    max_new_tokens: int = 64
+    lab_inputs: int = 3
     run_timeout_s: float = 1800.0
 
 
@@ -153,10 +155,11 @@ def _synthesis(state: DemoState) -> StepOutcome:
         strategy="golden",
         model=options.writer or options.base_model,
         golden_path=sample_data.golden_path(),
+        n=options.synth_rows,
         use_case=USE_CASE,
-        max_new_tokens=64,
+        max_new_tokens=48,
     )
-    steps = quality_steps(options.kb, "golden", eval_fraction=0.2)
+    steps = quality_steps(options.kb, "golden", eval_fraction=0.25)
     done = synthesize_and_commit(
         request,
         steps=steps,

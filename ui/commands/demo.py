@@ -20,8 +20,8 @@ def demo(
     baselines: str | None = typer.Option(
         None, "--baselines", help="Comma-separated model refs for the prompt lab."
     ),
-    max_steps: int = typer.Option(30, "--max-steps", help="Training steps of the demo run."),
-    max_new_tokens: int = typer.Option(96, "--max-new-tokens", help="Longest answer, in tokens."),
+    max_steps: int = typer.Option(20, "--max-steps", help="Training steps of the demo run."),
+    max_new_tokens: int = typer.Option(64, "--max-new-tokens", help="Longest answer, in tokens."),
 ) -> None:
     """Run prompt lab, synthesis, training, evaluation, advice, tests and export on the sample data.
 
@@ -33,7 +33,7 @@ def demo(
     if max_steps < 1:
         from core.errors import InvalidInput
 
-        raise InvalidInput(f"--max-steps must be at least 1, got {max_steps}.", "Use e.g. 30.")
+        raise InvalidInput(f"--max-steps must be at least 1, got {max_steps}.", "Use e.g. 20.")
     options = DemoOptions(
         base_model=model or BUILTIN,
         writer=writer,
