@@ -31,6 +31,11 @@ def golden_path() -> Path:
     return _ROOT / "golden.jsonl"
 
 
+def suite_path() -> Path:
+    """Return the path of `tests.yaml`: a model test suite for the sample company's support."""
+    return _ROOT / "tests.yaml"
+
+
 def list_documents() -> list[Path]:
     """Return the sample documents, sorted by file name, skipping hidden and unknown files."""
     return sorted(
@@ -54,4 +59,5 @@ __all__ = [
     "golden_path",
     "list_documents",
     "read_golden",
+    "suite_path",
 ]
