@@ -9,8 +9,8 @@ names the artifacts it made, so the demo doubles as a tour of the workspace.
 
 It is sized to finish on 2 CPU cores in under 15 minutes with the builtin SmolLM2-135M: a short
 LoRA run, a dozen synthesized rows and short answers. The model will not get much better in
-20 steps; the point is that
-every piece runs end to end and that the report shows base and tuned side by side.
+20 steps; the point is that every piece runs end to end and that the report shows base and tuned
+side by side.
 """
 
 from __future__ import annotations
@@ -40,11 +40,13 @@ class DemoOptions:
 
     `writer` writes the synthetic inputs (default: the base model); `baselines` are the models the
     prompt lab compares (default: the base model, with a plain and a brand-voice prompt when no
-    second model is given). Tests swap in a tiny local model and a scripted writer.
+    second model is given); `judge` grades the test suite's rubric case (default: the suite's own,
+    the builtin). Tests swap in a tiny local model and a scripted writer and judge.
     """
 
     base_model: str = BUILTIN
     writer: str | None = None
+    judge: str | None = None
     baselines: list[str] = field(default_factory=list)
     project: str = "demo"
     kb: str = "sample"
@@ -285,7 +287,13 @@ def _advice(state: DemoState) -> StepOutcome:
 def _tests(state: DemoState) -> StepOutcome:
     from tools.testing import run_suite
 
-    result = run_suite(f"run:{state.ids['run']}", sample_data.suite_path(), ws=state.ws)
+    result = run_suite(
+        f"run:{state.ids['run']}",
+        sample_data.suite_path(),
+        judge=state.options.judge,
+        ws=state.ws,
+        progress=lambda done, total, *_: state.emit("tests", done, total, ""),
+    )
     failed = [c.name for c in result.cases if not c.passed]
     detail = f" (failed: {', '.join(failed)})" if failed else ""
     return StepOutcome("tests", f"{result.passed} of {result.total} cases passed{detail}", {})

@@ -17,6 +17,9 @@ def demo(
     writer: str | None = typer.Option(
         None, "--writer", help="Model that writes the synthetic inputs (default: --model)."
     ),
+    judge: str | None = typer.Option(
+        None, "--judge", help="Model that grades the test suite's rubric case (default: builtin)."
+    ),
     baselines: str | None = typer.Option(
         None, "--baselines", help="Comma-separated model refs for the prompt lab."
     ),
@@ -37,6 +40,7 @@ def demo(
     options = DemoOptions(
         base_model=model or BUILTIN,
         writer=writer,
+        judge=judge,
         baselines=[m.strip() for m in (baselines or "").split(",") if m.strip()],
         max_steps=max_steps,
         max_new_tokens=max_new_tokens,
