@@ -123,7 +123,9 @@ def _prompt_lab(state: DemoState) -> StepOutcome:
             project=options.project,
             max_new_tokens=options.max_new_tokens,
             ws=state.ws,
-            progress=lambda d, t, name=template["name"]: state.emit(f"prompt lab {name}", d, t, ""),
+            progress=lambda stage, done, total, name=template["name"]: state.emit(
+                f"prompt lab {name}", done, total, stage
+            ),
         )
         artifacts[f"matrix ({template['name']})"] = str(saved.html_path)
         lines.append(f"exp:{saved.id} ({template['name']})")
