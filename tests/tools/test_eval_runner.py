@@ -153,7 +153,8 @@ def test_saved_evals_compare_with_significance(engine, tunesmith_home):
     assert better["deltas"]["exact_match"]["delta"] == pytest.approx(0.5)
     assert better["deltas"]["exact_match"]["significant"] is True
     assert better["deltas"]["rouge_l"]["significant"] is True
-    assert len(better["improved"]) == 5 and better["worsened"] == []
+    # the odd questions 3..19 were wrong in the baseline: nine improved (the list holds up to ten)
+    assert len(better["improved"]) == 9 and better["worsened"] == []
     assert not any(d["significant"] for d in same["deltas"].values())
     text = render_comparison(result)
     assert "| exact_match | 0.500 | 1.000 | +0.500 |" in text and "| yes |" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -102,5 +103,54 @@ def test_eval_two_remote_models_then_compare(invoke, tunesmith_home, monkeypatch
     assert cand["deltas"]["exact_match"]["delta"] == pytest.approx(0.75)
     assert cand["deltas"]["exact_match"]["significant"] is True
     assert [m["id"] for m in cand["improved"]] and cand["worsened"] == []
+    assert len(cand["improved"]) == 10  # the ten that improved most, of twelve
+    assert result["html"].endswith("comparison.html")
     text = invoke("compare", base["id"], f"eval:{good['id']}")
     assert "larger than the noise" in text and "| exact_match | 0.250 | 1.000 | +0.750 |" in text
+    md, html = (line.split()[-1] for line in text.splitlines() if ".md" in line or ".html" in line)
+    assert md.endswith("comparison.md") and (tunesmith_home / "evals") in Path(md).parents
+    assert "Improved most" in Path(md).read_text() and "<img src=" in Path(html).read_text()
+
+
+def _graded(body: dict) -> str:
+    """The answerer echoes the question back; the judge gives 4 to everything."""
+    if body["model"] == "judge":
+        return "4"
+    return body["messages"][-1]["content"]
+
+
+def test_per_model_prompt_and_judge_from_the_command_line(
+    invoke, tunesmith_home, monkeypatch, tmp_path
+):
+    rows = [r for r in faq_rows() if "prompt" in r][:4]
+    DatasetStore().commit("faq", rows, operation="import", parent=None)
+    prompt = tmp_path / "short.yaml"
+    prompt.write_text('system: "Be brief."\nuser: "Q: {{ input }}"\n')
+    with FakeOpenAIServer(delay_s=0.0, responder=_graded) as server:
+        monkeypatch.setenv("TUNESMITH_OPENAI_BASE_URL", server.url)
+        monkeypatch.setenv("TUNESMITH_REQUEST_RETRIES", "0")
+        get_settings.cache_clear()
+        plain, prompted = invoke(
+            "eval", "openai:a", "openai:b", "--data", "faq@v1", "--prompt",
+            f"openai:b={prompt}", "--judge", "openai:judge", "--json",
+        )  # fmt: skip
+        text = invoke("eval", "openai:a", "--data", "faq@v1", "--judge", "openai:judge")
+    assert plain["prompt"] is None and prompted["prompt"]["file"] == str(prompt)
+    # the echo answers show what each model was sent
+    lines = (Path(prompted["path"]) / "rows.jsonl").read_text().splitlines()
+    outputs = [json.loads(line)["output"] for line in lines]
+    assert outputs == [f"Q: {r['prompt']}" for r in rows]
+    for saved in (plain, prompted):
+        assert saved["judge"]["model"] == "openai:judge" and saved["judge"]["scored"] == 4
+        assert saved["metrics"]["judge"]["mean"] == pytest.approx(0.75)  # (4 - 1) / 4
+        assert Path(saved["html"]).is_file()
+    assert "judge openai:judge: 4 scored" in text and "html:" in text
+
+
+def test_a_builtin_judge_is_warned_about_before_anything_runs(tunesmith_home):
+    result = CliRunner().invoke(
+        app,
+        ["eval", "hf:/nowhere", "--data", "none@v1", "--judge", "builtin:smollm2-135m-instruct"],
+    )
+    assert result.exit_code != 0
+    assert "warning:" in result.output and "close to noise" in result.output

@@ -6,8 +6,11 @@
     delta, low, high, significant = paired_difference(base_scores, tuned_scores)
 
 metrics.py holds per-example and corpus metrics (all text-overlap scores on a 0-1 scale);
-intervals.py holds the percentile and paired bootstraps. Importing this package loads no model
-and no torch.
+intervals.py holds the percentile and paired bootstraps. The rest, one concern each: runner.py
+(evaluate: generate, score, retrieval and prompt files), likelihood.py (eval loss, perplexity),
+judge.py (1-5 rubric scores), prompts_file.py (--prompt files), store.py (evals/<id>/),
+report.py / html.py / plots.py (report.md, self-contained report.html, its PNGs), compare.py
+(paired deltas, save_comparison). Importing this package loads no model and no torch.
 """
 
 from tools.evaluation.intervals import Interval, PairedDelta, bootstrap_ci, paired_difference

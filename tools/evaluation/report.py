@@ -41,12 +41,16 @@ def cost_table(summary: dict[str, Any]) -> list[str]:
 
 
 def example_table(rows: Sequence[dict[str, Any]]) -> list[str]:
-    lines = ["| id | ROUGE-L | input | reference | output |", "|---|---|---|---|---|"]
+    lines = [
+        "| id | ROUGE-L | input | reference | output | tokens in/out | latency (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         output = f"(failed: {row['error']})" if row.get("error") else row["output"]
         lines.append(
             f"| {cell(row['id'])} | {row['scores'].get('rouge_l', 0.0):.3f} | "
-            f"{cell(row['input'])} | {cell(row['reference'])} | {cell(output)} |"
+            f"{cell(row['input'])} | {cell(row['reference'])} | {cell(output)} "
+            f"| {row['prompt_tokens']}/{row['output_tokens']} | {row['latency_s']:.3f} |"
         )
     return lines
 
@@ -58,6 +62,38 @@ def best_and_worst(
     ranked = sorted(rows, key=lambda r: -r["scores"].get("rouge_l", 0.0))
     worst = sorted(rows, key=lambda r: r["scores"].get("rouge_l", 0.0))
     return ranked[:k], worst[:k]
+
+
+def setup_lines(summary: dict[str, Any]) -> list[str]:
+    """What the model was given besides the question: prompt file, retrieval, checks, judge."""
+    lines = []
+    prompt = summary.get("prompt")
+    if prompt:
+        lines.append(
+            f"prompt file: {prompt['file']} (sha256 {prompt['sha256'][:12]}, "
+            f"first line: {prompt['first_line']!r})"
+        )
+    if summary.get("kb"):
+        lines.append(f"retrieval: top {summary['k']} chunks of knowledge base {summary['kb']!r}")
+    checks = summary.get("format_checks")
+    if checks:
+        listed = ", ".join(f"{name}={value!r}" for name, value in checks.items())
+        lines.append(f"format checks (project {summary.get('project', 'default')!r}): {listed}")
+    loss = summary.get("loss")
+    if loss:
+        lines.append(
+            f"eval loss {loss['eval_loss']:.4f} nats/token, perplexity {loss['perplexity']:.2f} "
+            f"over {loss['tokens']} reference tokens"
+        )
+    elif summary.get("loss_skipped"):
+        lines.append(f"eval loss skipped: {summary['loss_skipped']}")
+    judge = summary.get("judge")
+    if judge:
+        lines.append(
+            f"judge: {judge['model']} (prompt v{judge['prompt_version']}), {judge['scored']} "
+            f"scored, {judge['unscored']} unscored; {judge['scale']}"
+        )
+    return lines
 
 
 def render_report(summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
@@ -74,11 +110,18 @@ def render_report(summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> st
         )
     if not summary.get("embedding_similarity", True):
         lines.append("- embedding similarity skipped: no embedding model was available.")
+    judge = summary.get("judge") or {}
+    if judge.get("warning"):
+        lines.append(f"- **warning:** {judge['warning']}")
+    lines += [f"- {line}" for line in setup_lines(summary)]
     lines += ["", "## Scores", "", *metric_table(summary), ""]
     lines += [
         "Text-overlap metrics are on 0-1; embedding similarity is a cosine; length_ratio is "
-        "output words / reference words (1.0 is the reference's length). Intervals are 95% "
-        "bootstrap intervals over the examples.",
+        "output words / reference words (1.0 is the reference's length); judge is the judge's "
+        "1-5 score as (score - 1) / 4; format_ok is the share of answers passing every format "
+        "check. Intervals are 95% bootstrap intervals over the examples. Eval loss is the mean "
+        "negative log-likelihood (nats) of the reference tokens given the prompt; perplexity is "
+        "exp(eval loss).",
         "",
         "## Cost",
         "",

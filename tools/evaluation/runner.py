@@ -12,15 +12,19 @@ Several models are evaluated on the *same* examples in the same order, which is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from core.errors import InvalidInput
 from core.models.engine import ChatRequest, Engine
 from tools.datasets.rows import meta, row_format
 from tools.evaluation.intervals import bootstrap_ci
 from tools.evaluation.metrics import Encoder, score_examples
+
+if TYPE_CHECKING:
+    from tools.evaluation.prompts_file import PromptFile
 
 #: Metrics whose per-example scores get a bootstrap interval in the summary.
 INTERVAL_METRICS = (
@@ -31,6 +35,7 @@ INTERVAL_METRICS = (
     "embedding_similarity",
     "length_ratio",
     "format_ok",
+    "judge",
 )
 Progress = Callable[[int, int], None]
 
@@ -131,6 +136,74 @@ def summarize(rows: Sequence[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Retrieval:
+    """The chunks retrieved for each example (same for every model, so RAG compares fairly)."""
+
+    kb: str
+    k: int
+    hits: list[list[Any]]  # per example: tools.knowledge.kb.Hit, best first
+
+
+def retrieve_for(examples: Sequence[EvalExample], kb: str, k: int, ws: Any) -> Retrieval:
+    """Search `kb` once per example with its question (the last user turn, before any prompt)."""
+    from tools.knowledge.context import retrieve
+
+    if k < 1:
+        raise InvalidInput(f"-k must be at least 1, got {k}.", "Use e.g. -k 3.")
+    return Retrieval(
+        kb, k, [retrieve(kb, ex.input, k, ws=ws) if ex.input.strip() else [] for ex in examples]
+    )
+
+
+def prompt_messages(
+    example: EvalExample, index: int, prompt: PromptFile | None, retrieval: Retrieval | None
+) -> list[dict]:
+    """What the model is sent: the example's turns, under the prompt file, with the chunks."""
+    from tools.knowledge.context import context_messages
+
+    messages = prompt.apply(example.messages) if prompt else [dict(m) for m in example.messages]
+    if retrieval is not None:
+        messages = context_messages(messages, retrieval.hits[index])
+    return messages
+
+
+def _loss(engine: Engine, messages, examples, rows, batch_size) -> dict[str, Any]:
+    """Eval loss fields of the summary; per-example NLL goes into the rows."""
+    from tools.evaluation.likelihood import aggregate_loss, reference_nll, supports_likelihood
+
+    if not supports_likelihood(engine):
+        return {"loss": None, "loss_skipped": f"{engine.ref} is remote: no logits to score."}
+    try:
+        per_example = reference_nll(
+            engine, messages, [ex.reference for ex in examples], batch_size=batch_size
+        )
+    except (RuntimeError, ValueError) as exc:  # e.g. out of memory: keep the generation scores
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        return {"loss": None, "loss_skipped": f"scoring the references failed: {reason}"}
+    for row, scored in zip(rows, per_example, strict=True):
+        row["nll"], row["ref_tokens"] = scored["nll"], scored["tokens"]
+        row["scores"]["mean_nll"] = scored["mean_nll"]
+    return {"loss": aggregate_loss(per_example), "loss_skipped": None}
+
+
+def _judge(judge_engine: Engine, rows, batch_size) -> dict[str, Any]:
+    from tools.evaluation.judge import judge_answers, normalised
+
+    judged = judge_answers(
+        judge_engine,
+        [r["input"] for r in rows],
+        [r["reference"] for r in rows],
+        [r["output"] for r in rows],
+        batch_size=batch_size,
+    )
+    for row, score in zip(rows, judged.scores, strict=True):
+        row["judge_score"] = score
+        if score is not None:
+            row["scores"]["judge"] = normalised(score)
+    return judged.record()
+
+
 def run_eval(
     engine: Engine,
     examples: Sequence[EvalExample],
@@ -141,25 +214,36 @@ def run_eval(
     batch_size: int | None = None,
     encoder: Encoder | None = None,
     progress: Progress | None = None,
+    prompt: PromptFile | None = None,
+    retrieval: Retrieval | None = None,
+    checks: dict[str, Any] | None = None,
+    judge_engine: Engine | None = None,
+    loss: bool = True,
 ) -> EvalResult:
     """Generate an answer for every example through `engine`, score it, and summarise.
 
     `encoder` adds embedding similarity (pass core.embeddings.get_embedder(), or a fake in
-    tests); without one that metric is left out rather than guessed.
+    tests); without one that metric is left out rather than guessed. `prompt` and `retrieval`
+    change what the model is sent (recorded per row in `messages` and `retrieved`), `checks` are
+    format checks (metrics.FORMAT_CHECKS), `judge_engine` grades every answer, and `loss` scores
+    the references' likelihood when the engine is local.
     """
     if max_new_tokens < 1:
         raise InvalidInput(
             f"--max-new-tokens must be at least 1, got {max_new_tokens}.", "Use e.g. 256."
         )
-    requests = [ChatRequest(list(ex.messages), max_new_tokens=max_new_tokens) for ex in examples]
+    messages = [prompt_messages(ex, i, prompt, retrieval) for i, ex in enumerate(examples)]
+    requests = [ChatRequest(m, max_new_tokens=max_new_tokens) for m in messages]
     generations = engine.generate(requests, batch_size=batch_size, progress=progress)
     texts = [g.text if g.error is None else "" for g in generations]
-    scores = score_examples(texts, [ex.reference for ex in examples], encoder=encoder)
+    scores = score_examples(
+        texts, [ex.reference for ex in examples], encoder=encoder, checks=checks or None
+    )
     rows = [
         {
             "id": ex.id,
             "input": ex.input,
-            "messages": ex.messages,
+            "messages": sent,
             "reference": ex.reference,
             "output": text,
             "scores": score,
@@ -167,9 +251,17 @@ def run_eval(
             "output_tokens": gen.output_tokens,
             "latency_s": gen.latency_s,
             "error": gen.error,
+            "retrieved": [h.chunk.id for h in retrieval.hits[i]] if retrieval else None,
         }
-        for ex, gen, text, score in zip(examples, generations, texts, scores, strict=True)
+        for i, (ex, sent, gen, text, score) in enumerate(
+            zip(examples, messages, generations, texts, scores, strict=True)
+        )
     ]
+    extra: dict[str, Any] = {"loss": None, "loss_skipped": "not requested"}
+    if loss:
+        extra = _loss(engine, messages, examples, rows, batch_size)
+    if judge_engine is not None:
+        extra["judge"] = _judge(judge_engine, rows, batch_size)
     result = EvalResult(engine.ref, dataset, split, rows)
     result.summary = {
         "model": engine.ref,
@@ -177,6 +269,12 @@ def run_eval(
         "split": split,
         "max_new_tokens": max_new_tokens,
         "embedding_similarity": encoder is not None,
+        "prompt": prompt.record() if prompt else None,
+        "kb": retrieval.kb if retrieval else None,
+        "k": retrieval.k if retrieval else None,
+        "format_checks": dict(checks or {}),
+        "judge": None,
+        **extra,
         **summarize(rows),
     }
     return result
@@ -198,6 +296,11 @@ def evaluate(
     data: str,
     *,
     split: str = "eval",
+    kb: str | None = None,
+    k: int = 3,
+    prompts: None | str | Path | Mapping[str, str | Path] = None,
+    judge: str | None = None,
+    project: str = "default",
     max_new_tokens: int = 256,
     batch_size: int | None = None,
     encoder: Encoder | None | bool = True,
@@ -206,21 +309,32 @@ def evaluate(
 ) -> list[Any]:
     """Evaluate each model on the same examples of `data`'s split and save each as an eval.
 
-    `encoder=True` uses MiniLM when installed, False/None skips embedding similarity, and an
-    object with `encode` is used as given. `progress(model_ref, done, total)` follows each model.
+    `kb` puts the top `k` chunks of that knowledge base in every prompt (retrieved once, the
+    same for every model); `prompts` is a prompt file for all models or {model_ref: file} for
+    some (prompts_file.py); `judge` is a model ref that grades every answer 1-5; the format
+    checks come from `project`'s use case. `encoder=True` uses MiniLM when installed,
+    False/None skips embedding similarity, and an object with `encode` is used as given.
+    `progress(model_ref, done, total)` follows each model's generation.
     Returns the SavedEval of each model, in the order given.
     """
     from core.models.registry import load_engine
     from tools.datasets.store import DatasetStore
+    from tools.evaluation.prompts_file import prompts_for_models
     from tools.evaluation.store import EvalStore
+    from tools.usecase import get_use_case
 
     if not model_refs:
         raise InvalidInput("No model to evaluate.", "Name at least one MODEL_REF.")
     datasets = DatasetStore(ws)
+    workspace = datasets.ws
+    checks = get_use_case(project, workspace).format_checks()
+    per_model = prompts_for_models(prompts, model_refs)  # bad files fail before any loading
     info, rows = datasets.read(data)
     examples = examples_for_split(rows, split, info.ref)
+    retrieval = retrieve_for(examples, kb, k, workspace) if kb else None
     chosen = default_encoder() if encoder is True else (encoder or None)
-    store = EvalStore(datasets.ws)
+    judge_engine = load_engine(judge) if judge else None
+    store = EvalStore(workspace)
     saved = []
     for ref in model_refs:
         engine = load_engine(ref)
@@ -234,7 +348,12 @@ def evaluate(
             batch_size=batch_size,
             encoder=chosen,
             progress=step,
+            prompt=per_model[ref],
+            retrieval=retrieval,
+            checks=checks,
+            judge_engine=judge_engine,
         )
+        result.summary["project"] = project
         saved.append(store.save(result))
         del engine
     return saved

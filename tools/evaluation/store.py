@@ -3,6 +3,8 @@
     evals/<id>/rows.jsonl     one line per example: input, reference, output, scores, cost, error
     evals/<id>/summary.json   model, dataset, split, n, aggregates with intervals, cost
     evals/<id>/report.md      the human-readable report
+    evals/<id>/report.html    the same with plots, self-contained (inline PNGs, no URLs)
+    evals/<id>/loss-*.png     the training loss curve, when the model is a run: ref
 
 Files are written atomically first; the registry row is the commit point, so a crash leaves at
 worst an unlisted folder, never a listed eval with missing files.
@@ -36,6 +38,10 @@ class SavedEval:
     def report_path(self) -> Path:
         return self.path / "report.md"
 
+    @property
+    def html_path(self) -> Path:
+        return self.path / "report.html"
+
 
 def new_eval_id() -> str:
     """`e-YYYYMMDD-HHMMSS-xxxx`: sorts by time, and the random tail keeps parallel evals apart."""
@@ -54,6 +60,8 @@ class EvalStore:
 
     def save(self, result: EvalResult) -> SavedEval:
         """Write the files and the registry row of a finished eval; return it with its id."""
+        from tools.evaluation.html import render_eval_html
+        from tools.evaluation.plots import eval_images
         from tools.evaluation.report import render_report
 
         eval_id = new_eval_id()
@@ -62,6 +70,9 @@ class EvalStore:
         write_jsonl(folder / "rows.jsonl", result.rows)
         write_json(folder / "summary.json", summary)
         write_text(folder / "report.md", render_report(summary, result.rows))
+        saved = SavedEval(eval_id, folder, summary, result.rows)
+        images = eval_images([saved], self.ws, folder)
+        write_text(saved.html_path, render_eval_html(summary, result.rows, images))
         with self.ws.transaction() as conn:
             conn.execute(
                 "INSERT INTO evals(id, created_at, model, dataset, split, summary) "
@@ -76,7 +87,7 @@ class EvalStore:
                 ),
             )
         self.ws.record_event("eval.done", f"eval:{eval_id}", {"model": result.model})
-        return SavedEval(eval_id, folder, summary, result.rows)
+        return saved
 
     def load(self, eval_id: str) -> SavedEval:
         """A saved eval with its rows, or NotFound naming the command that lists them."""
