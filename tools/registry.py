@@ -50,13 +50,17 @@ class ToolContext:
 
     `position` is the agent's workflow position (project, use_case, kb, dataset, run, eval) so a
     tool can default "the last run"; `emit` streams progress; `ws` is the workspace (None: the
-    one from settings).
+    one from settings). `user_text` is the person's own latest message (never document or model
+    text): a folder named there may be read by tools that take paths, and nothing else outside
+    the workspace. `registry` is the registry the call came from (the help tool lists it).
     """
 
     ws: Any = None
     position: dict[str, Any] = field(default_factory=dict)
     emit: Emit = lambda stage, done, total, detail="": None  # noqa: E731
     thread_id: str = ""
+    user_text: str = ""
+    registry: Any = None
 
 
 @dataclass(frozen=True)
@@ -86,9 +90,16 @@ class ToolSpec:
                 f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
                 for e in error.errors()
             )
+            fields = self.args_schema.model_fields
+            named = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
+            helps = " ".join(  # what each refused argument means, from its Field description
+                f"{name}: {fields[name].description.rstrip('.')}."
+                for name in fields
+                if name in named and fields[name].description
+            )
             raise InvalidInput(
                 f"{self.name} got bad arguments: {problems}.",
-                f"Arguments it takes: {', '.join(self.args_schema.model_fields) or 'none'}.",
+                f"{helps} Arguments it takes: {', '.join(fields) or 'none'}.".strip(),
             ) from None
 
     def approval_reason(self, args: BaseModel, ctx: ToolContext) -> str | None:
