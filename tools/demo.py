@@ -272,18 +272,14 @@ def _evaluation(state: DemoState) -> StepOutcome:
 
 
 def _advice(state: DemoState) -> StepOutcome:
-    from tools.tuning import diagnose, propose
-    from trainers.jobs.layout import read_metrics, read_spec
-    from trainers.jobs.registry import get_run
-    from trainers.recipe import Recipe
+    from tools.tuning.advice import advise_run
 
-    run = get_run(state.ws, state.ids["run"])
-    recipe = Recipe.from_dict(read_spec(run.paths)[0])
-    findings = diagnose(read_metrics(run.paths.metrics))
-    proposals = propose(findings, recipe)
-    first = proposals[0].reason if proposals else "no change: the run looks healthy"
-    kinds = ", ".join(f.kind for f in findings) or "none"
-    return StepOutcome("advice", f"findings: {kinds}; next: {first}")
+    base_eval, tuned_eval = state.ids["evals"]
+    advice = advise_run(state.ids["run"], tuned_eval, base_eval, ws=state.ws)
+    first = advice.proposals[0].reason if advice.proposals else "no change: the run looks healthy"
+    kinds = ", ".join(f.kind for f in advice.findings) or "none"
+    files = {f"proposal {n}": path for n, path in enumerate(advice.recipe_files, 1) if path}
+    return StepOutcome("advice", f"findings: {kinds}; next: {first}", files)
 
 
 def _tests(state: DemoState) -> StepOutcome:

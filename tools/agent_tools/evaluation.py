@@ -198,10 +198,10 @@ def sweep_approval(args: SuggestArgs, ctx: ToolContext) -> str | None:
 def suggest_next_run_tool(args: SuggestArgs, ctx: ToolContext) -> ToolResult:
     run_id = pick("run", args.run_id, ctx, "Which run should I diagnose?", "r-20261127-101500-ab12")
     if args.sweep:
+        from tools.tuning.advice import eval_summary
         from tools.tuning.sweep import launch_sweep
-        from ui.commands.advise import eval_summary
 
-        evidence = eval_summary(*_eval_pair(run_id, ctx))
+        evidence = eval_summary(*_eval_pair(run_id, ctx), ws=workspace(ctx))
         sweep = launch_sweep(
             run_id, max_runs=args.max_runs, ws=workspace(ctx), eval_summary=evidence
         )
@@ -218,33 +218,26 @@ def suggest_next_run_tool(args: SuggestArgs, ctx: ToolContext) -> ToolResult:
 def _advise(run_id: str, ctx: ToolContext) -> ToolResult:
     from dataclasses import asdict
 
-    from tools.tuning import diagnose, propose
-    from trainers.jobs.layout import read_metrics, read_spec
-    from trainers.jobs.registry import get_run
-    from trainers.jobs.runner import refresh
-    from trainers.recipe import Recipe
-    from ui.commands.advise import eval_summary, save_proposal
+    from tools.tuning.advice import advise_run
 
-    ws = workspace(ctx)
-    refresh(ws)
-    run = get_run(ws, run_id)
-    recipe = Recipe.from_dict(read_spec(run.paths)[0])
-    tuned, base = _eval_pair(run.id, ctx)
-    findings = diagnose(read_metrics(run.paths.metrics), eval_summary=eval_summary(tuned, base))
-    proposals = propose(findings, recipe)
-    table = []
-    for number, proposal in enumerate(proposals, 1):
-        path = save_proposal(run, recipe, proposal, number) if proposal.changes else ""
-        table.append({**asdict(proposal), "recipe_file": path})
+    tuned, base = _eval_pair(run_id, ctx)
+    advice = advise_run(run_id, tuned, base, ws=workspace(ctx), with_cost=False)
+    run, findings = advice.run, advice.findings
+    table = [
+        {**asdict(p), "recipe_file": path}
+        for p, path in zip(advice.proposals, advice.recipe_files, strict=True)
+    ]
     found = "; ".join(f"{f.kind} ({f.severity}): {f.evidence}" for f in findings[:4])
     if table:
         best = table[0]
         changes = ", ".join(f"{k}={v}" for k, v in best["changes"].items()) or best["hint"]
-        advice = f"Proposal: {best['reason']} -> {changes}; expected: {best['expected_effect']}."
-        advice += " Say 'train with those settings' or 'run a sweep' to try it."
+        next_step = (
+            f"Proposal: {best['reason']} -> {changes}; expected: {best['expected_effect']}. "
+            "Say 'train with those settings' or 'run a sweep' to try it."
+        )
     else:
-        advice = "No change proposed: the run looks healthy on this evidence. Next: run the tests."
-    text = f"run:{run.id}: {found or 'no findings'}. {advice}"
+        next_step = "No change proposed: the run looks healthy on this evidence. Next: run tests."
+    text = f"run:{run.id}: {found or 'no findings'}. {next_step}"
     artifact = {
         "run": f"run:{run.id}",
         "findings": [asdict(f) for f in findings],

@@ -19,75 +19,6 @@ from ui.console import out, print_json, quiet_libraries
 SEVERITY_STYLE = {"problem": "red", "warning": "yellow", "info": "green"}
 
 
-def eval_summary(eval_id: str | None, base_eval_id: str | None) -> dict[str, Any] | None:
-    """The inputs diagnose() reads from evaluations: length ratio, and the gain over the base."""
-    if eval_id is None:
-        return None
-    from tools.evaluation.compare import compare
-    from tools.evaluation.store import EvalStore
-
-    store = EvalStore()
-    tuned = store.load(eval_id)
-    metrics = tuned.summary.get("metrics", {})
-    summary: dict[str, Any] = {}
-    if "length_ratio" in metrics:
-        summary["length_ratio"] = metrics["length_ratio"]["mean"]
-    if "format_ok" in metrics:
-        summary["format_pass_rate"] = metrics["format_ok"]["mean"]
-    if base_eval_id:
-        result = compare([store.load(base_eval_id), tuned])
-        deltas = result["candidates"][0]["deltas"]
-        delta = {m: d["delta"] for m, d in deltas.items() if m != "length_ratio"}
-        delta["significant"] = any(
-            d["significant"] for m, d in deltas.items() if m != "length_ratio"
-        )
-        summary["delta_vs_base"] = delta
-    return summary
-
-
-def _cost(proposal, recipe) -> str:
-    """The proposal's estimated cost next to the current recipe's, or why it is unknown."""
-    from core.errors import TunesmithError
-    from tools.datasets.store import DatasetStore
-    from tools.tuning import estimate_cost
-    from trainers.model_info import load_tokenizer, model_shape, model_source
-    from trainers.profile import profile_dataset
-
-    if not proposal.changes:
-        return "no retraining"
-    try:
-        _, rows = DatasetStore().read(recipe.dataset)
-        tokenizer = load_tokenizer(model_source(recipe.base_model))
-        profile = profile_dataset(rows, tokenizer=tokenizer)
-        return estimate_cost(proposal, recipe, profile, model_shape(recipe.base_model)).describe()
-    except TunesmithError as error:
-        return f"unknown ({error.message})"
-
-
-def save_proposal(run, recipe, proposal, number: int) -> str:
-    """Write the proposed recipe (the run's, with the changes) beside the run; return the path.
-
-    The `tunesmith train --recipe` line then reproduces everything the run used, not only the
-    changed keys.
-    """
-    import yaml
-
-    from core.atomic import write_text
-    from tools.tuning import apply
-
-    data = apply(proposal, recipe).to_dict()
-    data.pop("reasons", None)
-    path = run.run_dir / f"next-{number}.yaml"
-    header = f"# Proposed by `tunesmith advise {run.id}`: {proposal.reason}\n"
-    write_text(path, header + yaml.safe_dump(data, sort_keys=False))
-    return str(path)
-
-
-def train_command(recipe, recipe_path: str) -> str:
-    base = f"tunesmith train --data {recipe.dataset} --model {recipe.base_model}"
-    return f"{base} --recipe {recipe_path}"
-
-
 def _changes_text(changes: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in changes.items()) or "(the run's own recipe)"
 
@@ -204,12 +135,7 @@ def advise(
     from dataclasses import asdict
 
     from core.errors import InvalidInput
-    from core.workspace import Workspace
-    from tools.tuning import diagnose, propose
-    from trainers.jobs.layout import read_metrics, read_spec
-    from trainers.jobs.registry import get_run
-    from trainers.jobs.runner import refresh
-    from trainers.recipe import Recipe
+    from tools.tuning.advice import advise_run, diagnose_run
 
     quiet_libraries()
     if sweep_status:
@@ -221,51 +147,42 @@ def advise(
             "`tunesmith advise RUN_ID` (see `tunesmith runs list`), or "
             "`tunesmith advise --sweep-status SWEEP_ID`.",
         )
-    ws = Workspace.from_settings()
-    refresh(ws)
-    run = get_run(ws, run_id)
-    recipe_data, _ = read_spec(run.paths)
-    recipe = Recipe.from_dict(recipe_data)
-    summary = eval_summary(eval_id, base_eval_id)
-    findings = diagnose(read_metrics(run.paths.metrics), eval_summary=summary)
     if sweep:
+        found = diagnose_run(run_id, eval_id, base_eval_id)
         if not json_out:
-            _print_findings(run, recipe, findings)
-        _sweep(run, findings, summary, max_runs, dry_run, json_out)
+            _print_findings(found.run, found.recipe, found.findings)
+        _sweep(found.run, found.findings, found.evidence, max_runs, dry_run, json_out)
         return
-    proposals = propose(findings, recipe)
-    costs = [_cost(p, recipe) for p in proposals]
-    paths = [
-        save_proposal(run, recipe, p, n) if p.changes else "" for n, p in enumerate(proposals, 1)
-    ]
+    advice = advise_run(run_id, eval_id, base_eval_id)
+    numbered = list(enumerate(zip(advice.proposals, advice.costs, strict=True), 1))
     if json_out:
         print_json(
             {
-                "run": run.id,
-                "status": run.status,
-                "findings": [asdict(f) for f in findings],
+                "run": advice.run.id,
+                "status": advice.run.status,
+                "findings": [asdict(f) for f in advice.findings],
                 "proposals": [
                     {
                         **asdict(p),
-                        "cost": c,
-                        "recipe_file": path,
-                        "command": train_command(recipe, path) if path else "",
+                        "cost": cost,
+                        "recipe_file": advice.recipe_files[n - 1],
+                        "command": advice.command(n),
                     }
-                    for p, c, path in zip(proposals, costs, paths, strict=True)
+                    for n, (p, cost) in numbered
                 ],
             }
         )
         return
-    _print_findings(run, recipe, findings)
-    for number, (proposal, cost, path) in enumerate(zip(proposals, costs, paths, strict=True), 1):
+    _print_findings(advice.run, advice.recipe, advice.findings)
+    for number, (proposal, cost) in numbered:
         out.print(f"\n[bold]Proposal {number}[/]: {proposal.reason}")
         if proposal.changes:
             changes = ", ".join(f"{k}={v}" for k, v in proposal.changes.items())
             out.print(f"  change {changes}; expected: {proposal.expected_effect}; cost {cost}")
-            out.print(f"  run it: {train_command(recipe, path)}")
+            out.print(f"  run it: {advice.command(number)}")
         if proposal.hint:
             out.print(f"  [dim]{proposal.hint}[/]")
-    if not proposals:
+    if not advice.proposals:
         out.print("\nNo change proposed: the run looks healthy on the evidence given.")
 
 
