@@ -55,6 +55,25 @@ class Settings(BaseSettings):
     request_timeout: float = Field(60.0, description="Seconds before a remote model request fails.")
     request_retries: int = Field(2, description="Retries for a failed remote model request.")
     max_document_mb: float = Field(25.0, description="Largest document `kb add` accepts, in MB.")
+    slack_bot_token: SecretStr = Field(
+        SecretStr(""), description="Slack bot token (xoxb-...): the app's OAuth & Permissions page."
+    )
+    slack_signing_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Slack signing secret (Basic Information); HTTP mode checks every request.",
+    )
+    slack_app_token: SecretStr = Field(
+        SecretStr(""),
+        description="Slack app-level token (xapp-..., scope connections:write) for socket mode.",
+    )
+    slack_admins: str = Field(
+        "",
+        description="Slack user ids (comma-separated) who may answer approvals in any thread.",
+    )
+    slack_api_base_url: str = Field(
+        "https://slack.com/api/",
+        description="Slack Web API base URL; change it only to point at a test server.",
+    )
 
     @property
     def workspace_dir(self) -> Path:
