@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint format clean
+.PHONY: install run test chromium lint format clean
 
 install: $(STAMP)
 
@@ -25,11 +25,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install
-	$(VENV)/bin/tunesmith quickstart
+	$(VENV)/bin/tunesmith ui
 
 # One torch thread in tests: on 2 shared cores, two threads spike unpredictably.
-test: install
+test: install chromium
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q
+
+# The browser tests drive Debian's Chromium (never a downloaded browser): installed where missing.
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -15,17 +15,16 @@ Usage: python bench/eval_generation.py [--model REF] [-n 16] [--batch-size 8]
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import (  # sets the environment first
+    batched_and_single,
+    describe_run,
+    generation_parser,
+    timed,
+)
 
 
 def golden_examples(n: int) -> list:
@@ -46,21 +45,8 @@ def golden_examples(n: int) -> list:
     ]
 
 
-def timed(label: str, run) -> tuple[list, float]:
-    started = time.perf_counter()
-    result = run()
-    seconds = time.perf_counter() - started
-    print(f"  {label}: {seconds:.1f} s", flush=True)
-    return result, seconds
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="builtin:smollm2-135m-instruct")
-    parser.add_argument("-n", "--examples", type=int, default=16)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--max-new-tokens", type=int, default=64)
-    parser.add_argument("--home", type=Path, default=None)
+    parser = generation_parser(__doc__, "-n", "--examples")
     args = parser.parse_args()
     if args.examples < 1 or args.batch_size < 1 or args.max_new_tokens < 1:
         parser.error("-n, --batch-size and --max-new-tokens must be at least 1")
@@ -79,20 +65,8 @@ def main() -> None:
     requests = [ChatRequest(m, max_new_tokens=args.max_new_tokens) for m in messages]
     with tempfile.TemporaryDirectory(prefix="tunesmith-bench-") as scratch:
         engine = load_engine(args.model, Settings(home=args.home or Path(scratch)))
-        device = getattr(engine, "device", "remote")
-        print(
-            f"model {engine.ref} on {device} ({torch.get_num_threads()} torch threads), "
-            f"{len(requests)} eval examples, max_new_tokens={args.max_new_tokens}, greedy"
-        )
-        engine.generate(requests[:2], batch_size=2)  # warm-up: first calls pay one-off costs
-        batched, batched_s = timed(
-            f"batched (batch_size={args.batch_size})",
-            lambda: engine.generate(requests, batch_size=args.batch_size),
-        )
-        single, single_s = timed(
-            "one request at a time",
-            lambda: [engine.generate([r], batch_size=1)[0] for r in requests],
-        )
+        describe_run(engine, f"{len(requests)} eval examples", args.max_new_tokens)
+        batched, batched_s, single, single_s = batched_and_single(engine, requests, args.batch_size)
         loss_s = None
         if supports_likelihood(engine):
             _, loss_s = timed(

@@ -12,17 +12,11 @@ Usage: python bench/synthesis.py [--model REF] [--rows 16] [--batch-size 8] [--m
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import batched_and_single, describe_run, generation_parser  # sets the environment first
 
 
 def synthesis_prompts(home: Path, rows: int, max_new_tokens: int):
@@ -47,21 +41,8 @@ def synthesis_prompts(home: Path, rows: int, max_new_tokens: int):
     return settings, strategy, items, [strategy.chat_request(item, 0) for item in items]
 
 
-def timed(label: str, run) -> tuple[list, float]:
-    started = time.perf_counter()
-    generations = run()
-    seconds = time.perf_counter() - started
-    print(f"  {label}: {seconds:.1f} s", flush=True)
-    return generations, seconds
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="builtin:smollm2-135m-instruct")
-    parser.add_argument("--rows", type=int, default=16)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--max-new-tokens", type=int, default=64)
-    parser.add_argument("--home", type=Path, default=None)
+    parser = generation_parser(__doc__, "--rows")
     args = parser.parse_args()
 
     import torch
@@ -76,22 +57,8 @@ def main() -> None:
             home, args.rows, args.max_new_tokens
         )
         engine = load_engine(args.model, settings)
-        device = getattr(engine, "device", "remote")
-        print(
-            f"model {engine.ref} on {device} ({torch.get_num_threads()} torch threads), "
-            f"{len(requests)} grounded synthesis prompts, max_new_tokens={args.max_new_tokens}, "
-            "greedy"
-        )
-        engine.generate(requests[:2], batch_size=2)  # warm-up: first calls pay one-off costs
-
-        batched, batched_s = timed(
-            f"batched (batch_size={args.batch_size})",
-            lambda: engine.generate(requests, batch_size=args.batch_size),
-        )
-        single, single_s = timed(
-            "one request at a time",
-            lambda: [engine.generate([r], batch_size=1)[0] for r in requests],
-        )
+        describe_run(engine, f"{len(requests)} grounded synthesis prompts", args.max_new_tokens)
+        batched, batched_s, single, single_s = batched_and_single(engine, requests, args.batch_size)
 
     def report(label: str, generations: list, seconds: float) -> float:
         parsed = 0

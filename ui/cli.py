@@ -12,14 +12,22 @@ import typer
 from core.errors import TunesmithError
 from ui.commands import (  # noqa: F401 (data_ops and data_synth register on data.app)
     advise,
+    chat,
     data,
     data_ops,
     data_synth,
     demo,
     evaluate,
+    export,
     kb,
+    model_tests,
     models,
+    playground,
+    prompt,
     runs,
+    serve,
+    slack,
+    tools_list,
     train,
 )
 from ui.console import err, out, print_json
@@ -35,10 +43,18 @@ app.add_typer(kb.app, name="kb")
 app.add_typer(models.app, name="models")
 app.add_typer(data.app, name="data")
 app.add_typer(runs.app, name="runs")
+app.add_typer(prompt.app, name="prompt")
 train.register(app)
 evaluate.register(app)
 advise.register(app)
+chat.register(app)
+model_tests.register(app)
+playground.register(app)
+export.register(app)
 demo.register(app)
+serve.register(app)
+slack.register(app)
+tools_list.register(app)
 
 
 @app.command("config")

@@ -1,5 +1,6 @@
 """The offline guide: rule slot filling, routing by meaning on the built-in tools (with the
-held-out paraphrase figure), questions for what is missing, and what it says when it is lost."""
+figures on the dev paraphrases and on the blind held-out set), questions for what is missing,
+and what it says when it is lost."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from tools.registry import ToolRegistry
 
 PARAPHRASES = Path(__file__).with_name("paraphrases.yaml")
 FRESH = Path(__file__).with_name("paraphrases_fresh.yaml")
+HELDOUT = Path(__file__).with_name("paraphrases_heldout.yaml")
+"""Written blind by someone who never saw the examples, the router or the two sets above; never
+used to choose anything, so its figure is the honest out-of-sample estimate."""
 
 
 def _builtin_registry() -> ToolRegistry:
@@ -86,10 +90,27 @@ def test_arguments_land_in_the_fields_of_the_tool(guide):
     }
 
 
-def routing_accuracy(guide, path: Path) -> float:
+def routing_accuracy(
+    guide, path: Path, every_tool: bool = True, drop_examples: bool = False
+) -> float:
+    """Share of the file's {text, tool} rows the guide routes to their tool (misses printed).
+
+    `drop_examples` leaves out rows that happen to equal a tool's example word for word (a blind
+    writer can hit "what can you do?" too): they would measure recall, not generalisation.
+    """
     rows = yaml.safe_load(path.read_text())
+    assert rows and all({"text", "tool"} <= set(row) for row in rows), path
+    examples = {e.lower() for spec in guide.registry for e in spec.examples}
+    if drop_examples:
+        dropped = [r["text"] for r in rows if r["text"].lower() in examples]
+        rows = [r for r in rows if r["text"].lower() not in examples]
+        print(f"\n{path.name}: left out {len(dropped)} row(s) equal to an example: {dropped}")
+        assert len(rows) >= 40
     tools = {row["tool"] for row in rows}
-    assert tools == set(guide.registry.names())
+    if every_tool:
+        assert tools == set(guide.registry.names())
+    else:
+        assert tools <= set(guide.registry.names()), tools - set(guide.registry.names())
     examples = {e.lower() for spec in guide.registry for e in spec.examples}
     assert not [r["text"] for r in rows if r["text"].lower() in examples]
     misses = [(r["text"], r["tool"], guide.plan(r["text"]).tool) for r in rows]
@@ -106,7 +127,12 @@ def test_routing_accuracy_on_held_out_paraphrases(guide):
     assert len(rows) >= 40
     assert all(sum(r["tool"] == t for r in rows) >= 2 for t in guide.registry.names())
     assert routing_accuracy(guide, PARAPHRASES) >= 0.9
-    assert routing_accuracy(guide, FRESH) >= 0.7
+    assert routing_accuracy(guide, FRESH) >= 0.9
+
+
+def test_routing_accuracy_on_the_blind_held_out_paraphrases(guide):
+    assert HELDOUT.exists(), f"{HELDOUT.name} is missing: it is the blind held-out set"
+    assert routing_accuracy(guide, HELDOUT, every_tool=False, drop_examples=True) >= 0.9
 
 
 def test_what_is_missing_becomes_a_question_and_the_answer_completes_it(guide):

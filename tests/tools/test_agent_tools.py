@@ -17,9 +17,8 @@ from core.workspace import Workspace
 from tests.fake_openai import FakeOpenAIServer
 from tests.trainers.test_jobs_support import fake_run, make_workspace, pattern_rows
 from tests.ui.test_cli_synth import grounded_answer
-from tools.builtin import builtin_tools
 from tools.datasets.store import DatasetStore
-from tools.registry import ToolContext, ToolRegistry
+from tools.registry import ToolContext
 from trainers.jobs.registry import list_runs
 
 DOCS = {
@@ -28,14 +27,6 @@ DOCS = {
     "shipping.md": "# Shipping\n\nOrders ship from Pier 4 every Tuesday and Friday. Shipping "
     "inside the country costs 4 euros and is free above 40 euros.\n",
 }
-
-
-@pytest.fixture
-def tools():
-    registry = ToolRegistry()
-    for spec in builtin_tools():
-        assert registry.register(spec)
-    return registry
 
 
 @pytest.fixture

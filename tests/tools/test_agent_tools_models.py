@@ -9,19 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.trainers.test_jobs_support import fake_run, make_workspace, wait_for
-from tools.builtin import builtin_tools
-from tools.registry import ToolContext, ToolRegistry
+from tools.registry import ToolContext
 from trainers.jobs import procs
 
 SUITE = Path(__file__).resolve().parents[1] / "assets" / "suites" / "tiny_pass_fail.yaml"
-
-
-@pytest.fixture
-def tools():
-    registry = ToolRegistry()
-    for spec in builtin_tools():
-        assert registry.register(spec)
-    return registry
 
 
 @pytest.fixture

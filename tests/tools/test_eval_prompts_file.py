@@ -32,8 +32,7 @@ def test_yaml_prompt_replaces_the_system_turn_and_templates_the_last_question(tm
     }
     assert prompt.apply(CONVERSATION) == [
         {"role": "system", "content": "You sell coffee.\nBe kind."},
-        {"role": "user", "content": "Hi"},
-        {"role": "assistant", "content": "Hello"},
+        *CONVERSATION[1:3],  # the earlier turns pass through untouched
         {"role": "user", "content": "Customer: Do you ship abroad?"},
     ]
 

@@ -8,9 +8,9 @@ from transformers import AutoTokenizer
 
 from core.errors import InvalidInput
 from core.workspace import Workspace
+from tests.tools.kb_support import kb_from_texts
 from tools.datasets.store import DatasetStore
 from tools.evaluation.runner import evaluate
-from tools.knowledge.kb import add_documents
 from tools.usecase import set_use_case
 
 QUESTIONS = {
@@ -21,12 +21,16 @@ QUESTIONS = {
 
 @pytest.fixture
 def workspace(tunesmith_home, tmp_path):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "alpaca.md").write_text("# Alpaca\n\nAlpaca wool is warm and soft.\n")
-    (docs / "bikes.txt").write_text("Bicycles need their chains oiled every month.\n")
     ws = Workspace.from_settings()
-    add_documents("facts", [docs], ws=ws)
+    kb_from_texts(
+        ws,
+        "facts",
+        tmp_path / "docs",
+        {
+            "alpaca.md": "# Alpaca\n\nAlpaca wool is warm and soft.\n",
+            "bikes.txt": "Bicycles need their chains oiled every month.\n",
+        },
+    )
     rows = [
         {"id": f"q{i}", "prompt": q, "completion": a, "meta": {"split": "eval"}}
         for i, (q, (a, _)) in enumerate(QUESTIONS.items())

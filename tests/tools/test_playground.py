@@ -10,8 +10,8 @@ import pytest
 from core.errors import InvalidInput, NotFound
 from core.workspace import Workspace
 from tests.fake_openai import FakeOpenAIServer
+from tests.tools.kb_support import kb_from_texts
 from tools.knowledge.context import context_messages
-from tools.knowledge.kb import add_documents
 from tools.playground import Conversation, answer, build_messages, clear_engines, get_engine
 
 QUESTION = "How often should bicycle chains be oiled?"
@@ -20,12 +20,16 @@ QUESTION = "How often should bicycle chains be oiled?"
 @pytest.fixture
 def tiny_kb(tunesmith_home, tmp_path):
     """Two one-line documents in kb:gear (real MiniLM embeddings, real FAISS index)."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "bikes.md").write_text("# Bikes\n\nBicycle chains need oiling every month.\n")
-    (docs / "wool.md").write_text("# Wool\n\nAlpaca wool is warm and soft.\n")
     ws = Workspace(tunesmith_home)
-    add_documents("gear", [docs], ws=ws)
+    kb_from_texts(
+        ws,
+        "gear",
+        tmp_path / "docs",
+        {
+            "bikes.md": "# Bikes\n\nBicycle chains need oiling every month.\n",
+            "wool.md": "# Wool\n\nAlpaca wool is warm and soft.\n",
+        },
+    )
     clear_engines()
     yield ws
     clear_engines()

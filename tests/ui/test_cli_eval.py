@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from core.errors import InvalidInput
 from core.settings import get_settings
 from tests.fake_openai import FakeOpenAIServer
+from tests.ui.cli_support import cli_invoker
 from tools.datasets.store import DatasetStore
 from ui.cli import app
 
@@ -33,14 +34,7 @@ def faq_rows(split: str = "eval") -> list[dict]:
 
 @pytest.fixture
 def invoke(tunesmith_home):
-    runner = CliRunner()
-
-    def run(*args: str):
-        result = runner.invoke(app, list(args), catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return json.loads(result.stdout) if "--json" in args else result.stdout
-
-    return run
+    return cli_invoker()
 
 
 def test_tiny_hf_model_end_to_end_writes_the_files(invoke, tunesmith_home, tiny_model_dir):

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from core.errors import InvalidInput, NotFound
 from core.settings import get_settings
 from tests.fake_openai import FakeOpenAIServer
+from tests.ui.cli_support import cli_invoker
 from tools.usecase import get_use_case, set_use_case
-from ui.cli import app
 
 ASSETS = Path(__file__).parent.parent / "assets" / "promptlab"
 
@@ -28,14 +26,7 @@ def _answer(body: dict) -> str:
 def invoke(tunesmith_home, monkeypatch):
     monkeypatch.setenv("TUNESMITH_REQUEST_RETRIES", "0")
     get_settings.cache_clear()
-    runner = CliRunner()
-
-    def run(*args: str):
-        result = runner.invoke(app, list(args), catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return json.loads(result.stdout) if "--json" in args else result.stdout
-
-    return run
+    return cli_invoker()
 
 
 def test_prompt_test_show_list_and_baseline(invoke, tunesmith_home, tmp_path):

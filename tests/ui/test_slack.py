@@ -166,10 +166,15 @@ def approval_card(web: SlackWebAPI) -> tuple[str, dict[str, dict]]:
 LAUNCH = "please launch the job named nightly with 5 steps"
 
 
-def test_only_the_owner_or_an_admin_may_approve_and_the_job_runs_once(slack, tunesmith_home):
-    slack.post(event_body(mention(LAUNCH, TS1), "Ev4"))
+def request_launch(slack, event_id: str) -> tuple[str, dict[str, dict]]:
+    """Ask for LAUNCH in thread TS1 and return the approval card (ts, buttons) the app posts."""
+    slack.post(event_body(mention(LAUNCH, TS1), event_id))
     slack.settle()
-    card_ts, buttons = approval_card(slack.web)
+    return approval_card(slack.web)
+
+
+def test_only_the_owner_or_an_admin_may_approve_and_the_job_runs_once(slack, tunesmith_home):
+    card_ts, buttons = request_launch(slack, "Ev4")
     assert set(buttons) == {"tunesmith_approve", "tunesmith_edit", "tunesmith_reject"}
     card = next(p for p in slack.web.called("chat.postMessage") if p.get("blocks"))
     assert card["thread_ts"] == TS1
@@ -221,9 +226,7 @@ def test_a_reply_while_an_approval_waits_is_a_decision_owner_only(slack, tunesmi
 
 
 def test_an_admin_may_reject_in_someone_elses_thread(slack, tunesmith_home):
-    slack.post(event_body(mention(LAUNCH, TS1), "Ev5"))
-    slack.settle()
-    card_ts, buttons = approval_card(slack.web)
+    card_ts, buttons = request_launch(slack, "Ev5")
     slack.post(button_press(buttons["tunesmith_reject"], ADMIN, "1700000600.1", card_ts), form=True)
     slack.settle()
     assert launches(tunesmith_home) == []
@@ -233,9 +236,7 @@ def test_an_admin_may_reject_in_someone_elses_thread(slack, tunesmith_home):
 
 
 def test_edit_opens_a_modal_bad_json_is_refused_and_edited_args_run(slack, tunesmith_home):
-    slack.post(event_body(mention(LAUNCH, TS1), "Ev6"))
-    slack.settle()
-    card_ts, buttons = approval_card(slack.web)
+    card_ts, buttons = request_launch(slack, "Ev6")
     slack.post(button_press(buttons["tunesmith_edit"], OWNER, "1700000700.1", card_ts), form=True)
     slack.settle()
     (opened,) = slack.web.called("views.open")

@@ -147,6 +147,14 @@ WHAT_NEXT = ToolSpec(
         "what's the next step",
         "I'm lost, guide me",
         "ok, done with that, now what?",
+        "ok, and now?",
+        "what's left to do?",
+        "which step comes next?",
+        "guide me to the next step",
+        "I'm done with that, what's next",
+        "what should happen after this?",
+        "what do you recommend I do now?",
+        "next?",
     ),
 )
 
@@ -165,6 +173,14 @@ HELP = ToolSpec(
         "which features do you have?",
         "show me the available tools",
         "how do I use this assistant?",
+        "what kinds of requests can you handle?",
+        "what are you capable of?",
+        "give me an overview of your features",
+        "getting started: how do I use you?",
+        "help me understand what you offer",
+        "list the actions available",
+        "what can I ask you?",
+        "instructions please",
     ),
 )
 

@@ -105,6 +105,14 @@ ADD_DOCUMENTS = ToolSpec(
         "here are our policy pages, learn from them",
         "load the uploaded files into kb support",
         "put the product manuals into a knowledge base",
+        "add ./notes/returns.txt to the knowledge base",
+        "upload the handbook so you can use it",
+        "can you read our FAQ folder and remember it?",
+        "feed the wiki export into kb:docs",
+        "index these markdown files",
+        "use the files in data/manuals as reference material",
+        "store these policies so answers can cite them",
+        "add the website pages I saved",
     ),
 )
 
@@ -124,6 +132,14 @@ SEARCH_KNOWLEDGE = ToolSpec(
         "look up our return policy in the docs",
         "which document talks about subscriptions?",
         "show me the chunks about opening hours",
+        "anything in our files on price matching?",
+        "search kb:support for warranty",
+        "what do our policies say on late deliveries?",
+        "find where the manual mentions the reset button",
+        "look in the knowledge base: how do refunds work?",
+        "quote the handbook section about vacation days",
+        "does our documentation cover international shipping?",
+        "retrieve the relevant passages for 'loyalty points'",
     ),
 )
 

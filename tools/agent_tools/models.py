@@ -144,6 +144,16 @@ COMPARE_MODELS = ToolSpec(
         "run the prompt lab across three models",
         "pit model A against model B on the use case examples",
         "show me how different models answer the same inputs",
+        "which model should I pick as the starting point?",
+        "test the same question on smollm and openai:gpt-4o-mini",
+        "line up a few candidate models and let me see their answers",
+        "compare base models before we fine-tune anything",
+        "how do qwen and smollm differ on these prompts?",
+        "choose the best foundation model for this job",
+        "evaluate some candidate base models on my sample inputs",
+        "side-by-side answers from two models for one prompt",
+        "which baseline model suits us best?",
+        "help me choose which model to start from",
     ),
 )
 
@@ -163,6 +173,14 @@ TRY_MODEL = ToolSpec(
         "try a question on the fine-tuned version",
         "answer this with retrieval from the docs: how long is delivery?",
         "play with the model for a bit",
+        "ask it: are you open on holidays?",
+        "open a conversation with the new model",
+        "what would the tuned model reply to a refund request?",
+        "send this question to the model: can I return opened items?",
+        "chat with the trained model",
+        "give the tuned model a quick spin",
+        "query the fine-tuned model about prices",
+        "how would the model respond to a complaint?",
     ),
 )
 

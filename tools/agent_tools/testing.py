@@ -81,6 +81,14 @@ RUN_TESTS = ToolSpec(
         "verify the fine-tuned model before release",
         "run the assertions from my suite file",
         "quality gate: test it",
+        "run tests.yaml against the fine-tuned model",
+        "execute my test cases",
+        "are all my test cases green?",
+        "run the regression suite before we ship",
+        "check the model with my assertions",
+        "test the new model on the cases in ./tests/support.yaml",
+        "pass or fail on my suite?",
+        "validate the trained model with the test file",
     ),
 )
 

@@ -100,7 +100,14 @@ def start_training_tool(args: StartTrainingArgs, ctx: ToolContext) -> ToolResult
         "recipe": recipe.to_dict(),
         "estimate": cost.describe(),
     }
-    return ToolResult(text, artifact, {"run": f"run:{run.id}"})
+    # the run's data and model become the position, so a later "evaluate the tuned model" uses
+    # the dataset this run trained on rather than one picked before it
+    position = {
+        "run": f"run:{run.id}",
+        "dataset": "ds:" + recipe.dataset.removeprefix("ds:"),
+        "base_model": recipe.base_model,
+    }
+    return ToolResult(text, artifact, position)
 
 
 # -- status and cancel ---------------------------------------------------------------------------
@@ -214,6 +221,14 @@ START_TRAINING = ToolSpec(
         "fine-tune smollm on my data for 2 epochs",
         "kick off training with learning rate 1e-4",
         "go ahead and teach the model with this data",
+        "fine-tune on support@v2 with LoRA",
+        "train it",
+        "let's start the training run",
+        "begin fine-tuning the base model on our data",
+        "run SFT for 3 epochs on the latest dataset",
+        "train a LoRA adapter with rank 16",
+        "okay go, start training",
+        "tune smollm on this dataset please",
     ),
     needs_approval=training_approval,
 )
@@ -233,6 +248,16 @@ TRAINING_STATUS = ToolSpec(
         "what step is it on?",
         "status of the last run",
         "how much longer until it is done?",
+        "is my job still going?",
+        "progress of r-20261127-101500-ab12?",
+        "has training finished?",
+        "what's the loss now?",
+        "percent complete on the run?",
+        "check on the training job",
+        "training progress please",
+        "any update on the fine-tuning job?",
+        "which epoch are we at?",
+        "is it done training yet?",
     ),
 )
 
@@ -251,6 +276,14 @@ CANCEL_TRAINING = ToolSpec(
         "kill the current job",
         "halt run r-20261127-101500-ab12",
         "never mind, don't train after all",
+        "abort training",
+        "stop run r-20261127-101500-ab12 now",
+        "cancel the fine-tune",
+        "terminate the job, something is wrong",
+        "please halt the current training",
+        "no wait, stop it",
+        "end the run early",
+        "kill the training process",
     ),
     needs_approval=cancel_approval,
 )

@@ -86,6 +86,15 @@ SET_USE_CASE = ToolSpec(
         "make the output JSON only",
         "use hf:./my-model as the baseline from now on",
         "my use case: write social media posts for a coffee roaster",
+        "the model should help customers of our bike shop",
+        "we need a bot that drafts polite email replies",
+        "limit replies to 30 words",
+        "it's for answering questions about our hotel, keep it brief and friendly",
+        "always end with a link to the shop",
+        "write in a formal tone, no emojis",
+        "the task: summarise support tickets in two sentences",
+        "never mention competitor names",
+        "here's what I need: a chatbot for our dental clinic",
     ),
 )
 

@@ -2,8 +2,8 @@
 
 ROUGE and BLEU punish a correct answer in other words; a judge reads the question, the reference
 and the answer (prompts/judge_answer.yaml, all three inside delimited blocks as data) and grades
-1-5. Score parsing and the scale are the dataset judge's
-(tools/datasets/quality/judge.py), so both judges read answers the same way; the warning
+1-5. Score parsing, the scale, the defusing of block tags and the ask-again loop are the dataset
+judge's (tools/datasets/quality/judge.py), so both judges read answers the same way; the warning
 here covers every builtin: model, since none of them can grade. An answer with no
 score is asked again with a one-line correction; one still without a score is left unscored
 (a missing score is not a low score) and counted in the summary.
@@ -18,11 +18,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from core.errors import InvalidInput
 from core.models.engine import ChatRequest, Engine, Progress
-from core.models.refs import parse_ref
 from prompts import load_prompt, render
-from tools.datasets.quality.judge import MAX_SCORE, MIN_SCORE, parse_score
+from tools.datasets.quality.judge import (
+    MAX_SCORE,
+    MIN_SCORE,
+    as_data,
+    ask_for_scores,
+    builtin_canonical,
+)
 
 PROMPT = "judge_answer"
 MAX_ATTEMPTS = 2
@@ -54,14 +58,11 @@ class JudgeScores:
 
 def weak_judge_warning(ref: str) -> str | None:
     """A warning when the judge is a builtin model: they are far too small to grade answers."""
-    try:
-        parsed = parse_ref(ref)
-    except InvalidInput:
-        return None
-    if parsed.scheme != "builtin":
+    canonical = builtin_canonical(ref)
+    if canonical is None:
         return None
     return (
-        f"The judge {parsed.canonical} is a tiny builtin model: its scores are close to noise. "
+        f"The judge {canonical} is a tiny builtin model: its scores are close to noise. "
         "Use a stronger judge (an openai:, ollama: or larger hf: model) before trusting them."
     )
 
@@ -72,8 +73,8 @@ def normalised(score: float) -> float:
 
 
 def _as_data(text: str) -> str:
-    """Text with the block delimiters defused, so an answer cannot close its block early."""
-    return _BLOCK_TAG.sub(lambda m: m.group().replace("<", "‹").replace(">", "›"), text)
+    """Text with this prompt's block delimiters defused, so an answer cannot close its block."""
+    return as_data(text, _BLOCK_TAG)
 
 
 def judge_request(question: str, reference: str, answer: str, max_new_tokens: int = 16):
@@ -103,44 +104,24 @@ def judge_answers(
     progress: Progress | None = None,
 ) -> JudgeScores:
     """Score every answer 1-5 with `engine`; retries only the answers that got no score."""
-    pending = {
+    requests = {
         i: judge_request(q, r, a)
         for i, (q, r, a) in enumerate(zip(questions, references, answers, strict=True))
     }
-    scores: list[float | None] = [None] * len(pending)
-    asked = 0
-    for _attempt in range(max_attempts):
-        if not pending:
-            break
-        order = list(pending)
-        replies = engine.generate(
-            [pending[i] for i in order], batch_size=batch_size, progress=progress
-        )
-        asked += len(order)
-        retry: dict[int, ChatRequest] = {}
-        for i, reply in zip(order, replies, strict=True):
-            score = parse_score(reply.text) if reply.ok else None
-            if score is not None:
-                scores[i] = score
-            elif reply.ok:
-                retry[i] = _retry_request(pending[i], reply.text)
-            else:  # a failed request is sent again as it was
-                retry[i] = pending[i]
-        pending = retry
+    asked = ask_for_scores(
+        engine,
+        requests,
+        retry_prompt=PROMPT,
+        max_attempts=max_attempts,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    scores: list[float | None] = [asked.scores.get(i) for i in range(len(requests))]
     return JudgeScores(
         scores=scores,
         model=engine.ref,
         prompt_version=int(load_prompt(PROMPT)["version"]),
-        requests=asked,
+        requests=asked.requests,
         warning=weak_judge_warning(engine.ref),
         unscored=[i for i, s in enumerate(scores) if s is None],
     )
-
-
-def _retry_request(request: ChatRequest, answer: str) -> ChatRequest:
-    messages = [
-        *request.messages,
-        {"role": "assistant", "content": answer},
-        {"role": "user", "content": render(PROMPT, "retry").strip()},
-    ]
-    return ChatRequest(messages, request.max_new_tokens, request.temperature)

@@ -79,20 +79,39 @@ def setup_lines(summary: dict[str, Any]) -> list[str]:
     if checks:
         listed = ", ".join(f"{name}={value!r}" for name, value in checks.items())
         lines.append(f"format checks (project {summary.get('project', 'default')!r}): {listed}")
+    return lines + loss_and_judge_lines(summary)
+
+
+LOSS_LINE = (
+    "eval loss {eval_loss:.4f} nats/token, perplexity {perplexity:.2f} "
+    "over {tokens} reference tokens"
+)
+LOSS_SKIPPED_LINE = "eval loss skipped: {reason}"
+JUDGE_LINE = (
+    "judge: {model} (prompt v{prompt_version}), {scored} scored, {unscored} unscored; {scale}"
+)
+
+
+def loss_and_judge_lines(
+    summary: dict[str, Any],
+    loss_line: str = LOSS_LINE,
+    skipped_line: str = LOSS_SKIPPED_LINE,
+    judge_line: str = JUDGE_LINE,
+) -> list[str]:
+    """The eval-loss (or why it was skipped) and judge lines, each filled from the summary.
+
+    report.md and `tunesmith eval` word them differently (the terminal adds markup), so the
+    wording is a template; which lines appear, and from which fields, is decided here once.
+    """
+    lines = []
     loss = summary.get("loss")
     if loss:
-        lines.append(
-            f"eval loss {loss['eval_loss']:.4f} nats/token, perplexity {loss['perplexity']:.2f} "
-            f"over {loss['tokens']} reference tokens"
-        )
+        lines.append(loss_line.format(**loss))
     elif summary.get("loss_skipped"):
-        lines.append(f"eval loss skipped: {summary['loss_skipped']}")
+        lines.append(skipped_line.format(reason=summary["loss_skipped"]))
     judge = summary.get("judge")
     if judge:
-        lines.append(
-            f"judge: {judge['model']} (prompt v{judge['prompt_version']}), {judge['scored']} "
-            f"scored, {judge['unscored']} unscored; {judge['scale']}"
-        )
+        lines.append(judge_line.format(**judge))
     return lines
 
 

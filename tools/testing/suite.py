@@ -318,11 +318,14 @@ def _limit(value: Any, label: str) -> int | None:
 def _similar(value: Any, label: str) -> SimilarTo | None:
     if value is None:
         return None
-    if isinstance(value, str):
-        value = {"text": value}
     hint = "e.g. `similar_to: {text: 'We refund within 30 days.', threshold: 0.6}`."
-    if not isinstance(value, dict) or set(value) - {"text", "threshold"}:
-        raise InvalidInput(f"{label} must be text or {{text, threshold}}, got {value!r}.", hint)
+    value = _short_or_mapping(
+        value,
+        "text",
+        {"text", "threshold"},
+        f"{label} must be text or {{text, threshold}}, got {value!r}.",
+        hint,
+    )
     text = value.get("text")
     threshold = value.get("threshold", DEFAULT_SIMILARITY)
     if not isinstance(text, str) or not text.strip():
@@ -337,11 +340,14 @@ def _similar(value: Any, label: str) -> SimilarTo | None:
 def _judge(value: Any, label: str) -> JudgeCheck | None:
     if value is None:
         return None
-    if isinstance(value, str):
-        value = {"rubric": value}
     hint = "e.g. `judge: {rubric: 'Apologises and offers a fix', min_score: 4}` (scores 1-5)."
-    if not isinstance(value, dict) or set(value) - {"rubric", "min_score"}:
-        raise InvalidInput(f"{label} must be a rubric text or {{rubric, min_score}}.", hint)
+    value = _short_or_mapping(
+        value,
+        "rubric",
+        {"rubric", "min_score"},
+        f"{label} must be a rubric text or {{rubric, min_score}}.",
+        hint,
+    )
     rubric = value.get("rubric")
     min_score = value.get("min_score", DEFAULT_MIN_SCORE)
     if not isinstance(rubric, str) or not rubric.strip():
@@ -352,6 +358,16 @@ def _judge(value: Any, label: str) -> JudgeCheck | None:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _short_or_mapping(value: Any, key: str, allowed: set[str], problem: str, hint: str) -> dict:
+    """A check's options as a mapping: a bare string is short for `{key: value}`, so suites can
+    write `judge: Is friendly`; anything else must be a mapping of `allowed` keys only."""
+    if isinstance(value, str):
+        value = {key: value}
+    if not isinstance(value, dict) or set(value) - allowed:
+        raise InvalidInput(problem, hint)
+    return value
 
 
 def _refuse_unknown(data: dict, known: tuple[str, ...], label: str, lines: dict[str, int]) -> None:

@@ -16,6 +16,8 @@ JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON.")
 
 
 def _print_eval(saved) -> None:
+    from tools.evaluation.report import loss_and_judge_lines
+
     summary = saved.summary
     failed = f", [red]{summary['failed']} failed[/]" if summary["failed"] else ""
     out.print(
@@ -31,19 +33,14 @@ def _print_eval(saved) -> None:
         f"  [dim]mean prompt tokens {cost['mean_prompt_tokens']:.1f}, output tokens "
         f"{cost['mean_output_tokens']:.1f}, latency {cost['mean_latency_s']:.3f}s[/]"
     )
-    loss = summary.get("loss")
-    if loss:
-        out.print(
-            f"  eval loss {loss['eval_loss']:.4f}, perplexity {loss['perplexity']:.2f} "
-            f"[dim]({loss['tokens']} reference tokens)[/]"
-        )
-    elif summary.get("loss_skipped"):
-        out.print(f"  [dim]eval loss skipped: {summary['loss_skipped']}[/]")
-    judge = summary.get("judge")
-    if judge:
-        out.print(
-            f"  judge {judge['model']}: {judge['scored']} scored, {judge['unscored']} unscored"
-        )
+    for line in loss_and_judge_lines(
+        summary,
+        loss_line="  eval loss {eval_loss:.4f}, perplexity {perplexity:.2f} "
+        "[dim]({tokens} reference tokens)[/]",
+        skipped_line="  [dim]eval loss skipped: {reason}[/]",
+        judge_line="  judge {model}: {scored} scored, {unscored} unscored",
+    ):
+        out.print(line)
     out.print(f"  report: {saved.report_path}")
     out.print(f"  html:   {saved.html_path}")
 

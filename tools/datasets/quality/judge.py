@@ -16,10 +16,11 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from core.errors import InvalidInput
-from core.models.engine import ChatRequest, Engine, Progress
+from core.models.engine import ChatRequest, Engine, Generation, Progress
 from core.models.refs import parse_ref
 from prompts import load_prompt, render
 from tools.datasets.quality.rowmeta import row_id, with_score
@@ -73,9 +74,20 @@ def parse_score(text: str) -> float | None:
     return None
 
 
-def _as_data(text: str) -> str:
-    """Row text with the block delimiters defused, so it cannot end its block early."""
-    return _BLOCK_TAG.sub(lambda m: m.group().replace("<", "‹").replace(">", "›"), text)
+def builtin_canonical(ref: str) -> str | None:
+    """The canonical name of `ref` when it is a builtin: model (every one is too small to grade
+    reliably), else None; an unparsable ref is None too. The answer and suite judges warn on it."""
+    try:
+        parsed = parse_ref(ref)
+    except InvalidInput:
+        return None
+    return parsed.canonical if parsed.scheme == "builtin" else None
+
+
+def as_data(text: str, block_tag: re.Pattern[str] = _BLOCK_TAG) -> str:
+    """Text with the block delimiters (`block_tag`, the row prompt's by default) defused, so it
+    cannot end its block early: an answer that writes `</example_response>` stays inside."""
+    return block_tag.sub(lambda m: m.group().replace("<", "‹").replace(">", "›"), text)
 
 
 def judge_request(row: dict, max_new_tokens: int = 32) -> ChatRequest:
@@ -86,7 +98,7 @@ def judge_request(row: dict, max_new_tokens: int = 32) -> ChatRequest:
         {
             "role": "user",
             "content": render(
-                JUDGE_PROMPT, "user", prompt=_as_data(prompt), response=_as_data(response)
+                JUDGE_PROMPT, "user", prompt=as_data(prompt), response=as_data(response)
             ),
         },
     ]
@@ -112,29 +124,16 @@ def judge(
         raise InvalidInput(
             f"min_score must be between 1 and 5, not {min_score}.", "Try 3 (acceptable or better)."
         )
-    requests = {i: judge_request(row) for i, row in enumerate(rows)}
-    scores: dict[int, float] = {}
-    last: dict[int, str] = {}
-    asked = 0
-    for _attempt in range(max_attempts):
-        if not requests:
-            break
-        order = list(requests)
-        answers = engine.generate(
-            [requests[i] for i in order], batch_size=batch_size, progress=progress
-        )
-        asked += len(order)
-        retry: dict[int, ChatRequest] = {}
-        for i, answer in zip(order, answers, strict=True):
-            score = parse_score(answer.text) if answer.ok else None
-            if score is not None:
-                scores[i] = score
-                continue
-            if answer.ok:
-                last[i], retry[i] = answer.text, _retry_request(requests[i], answer.text)
-            else:  # a failed request is sent again as it was
-                last[i], retry[i] = f"engine error: {answer.error}", requests[i]
-        requests = retry
+    asked = ask_for_scores(
+        engine,
+        {i: judge_request(row) for i, row in enumerate(rows)},
+        retry_prompt=JUDGE_PROMPT,
+        max_attempts=max_attempts,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    scores = asked.scores
+    last = {i: asked.last_text(i, "engine error") for i in asked.last}
 
     kept: list[dict] = []
     removed: list[Removal] = []
@@ -156,7 +155,7 @@ def judge(
         "scored": len(scores),
         "mean_score": round(sum(scores.values()) / len(scores), 3) if scores else None,
         "distribution": {f"{k:g}": v for k, v in sorted(Counter(scores.values()).items())},
-        "requests": asked,
+        "requests": asked.requests,
         "unscored": unscored,
     }
     warning = weak_judge_warning(engine.ref)
@@ -165,11 +164,65 @@ def judge(
     return OpResult(kept, removed, notes)
 
 
-def _retry_request(request: ChatRequest, answer: str) -> ChatRequest:
-    """The same conversation plus the unusable answer and a one-line correction."""
+@dataclass
+class AskedScores:
+    """What a judge answered: the parsed 1-5 scores by index, each index's last answer (scored
+    or not, failed or not) and how many requests were sent in all."""
+
+    scores: dict[int, float]
+    last: dict[int, Generation]
+    requests: int
+
+    def last_text(self, i: int, error_label: str) -> str:
+        """The judge's last words on item i, or `error_label: <error>` when that request failed."""
+        answer = self.last[i]
+        return answer.text if answer.ok else f"{error_label}: {answer.error}"
+
+
+def ask_for_scores(
+    engine: Engine,
+    requests: dict[int, ChatRequest],
+    *,
+    retry_prompt: str,
+    max_attempts: int,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+) -> AskedScores:
+    """Send every request; ask again, up to `max_attempts` answers each, where none held a score.
+
+    Only the unscored items are sent again: an answer without a score gets the prompt's one-line
+    `retry` correction in the same conversation; a failed request is sent again as it was.
+    """
+    scores: dict[int, float] = {}
+    last: dict[int, Generation] = {}
+    asked = 0
+    for _attempt in range(max_attempts):
+        if not requests:
+            break
+        order = list(requests)
+        answers = engine.generate(
+            [requests[i] for i in order], batch_size=batch_size, progress=progress
+        )
+        asked += len(order)
+        retry: dict[int, ChatRequest] = {}
+        for i, answer in zip(order, answers, strict=True):
+            last[i] = answer
+            score = parse_score(answer.text) if answer.ok else None
+            if score is not None:
+                scores[i] = score
+            elif answer.ok:
+                retry[i] = retry_request(requests[i], answer.text, retry_prompt)
+            else:  # a failed request is sent again as it was
+                retry[i] = requests[i]
+        requests = retry
+    return AskedScores(scores, last, asked)
+
+
+def retry_request(request: ChatRequest, answer: str, prompt: str) -> ChatRequest:
+    """The same conversation plus the unusable answer and the prompt's one-line correction."""
     messages = [
         *request.messages,
         {"role": "assistant", "content": answer},
-        {"role": "user", "content": render(JUDGE_PROMPT, "retry").strip()},
+        {"role": "user", "content": render(prompt, "retry").strip()},
     ]
     return ChatRequest(messages, request.max_new_tokens, request.temperature)
