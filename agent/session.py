@@ -83,7 +83,10 @@ class AgentSession:
         self.checkpointer = open_checkpointer(self.ws)
         self.graph = build_graph(self.brain, self.registry, self.ws, self.checkpointer)
         self.config = {"configurable": {"thread_id": self.thread_id}}
-        self._lock = threading.RLock()
+        # One turn at a time per session. A plain Lock, not an RLock: a door may resume this
+        # generator on another thread (Gradio's worker pool does), and only a Lock can be
+        # released by a thread other than the one that took it.
+        self._lock = threading.Lock()
 
     # -- turns ---------------------------------------------------------------------------------
 

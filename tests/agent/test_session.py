@@ -236,3 +236,19 @@ def test_llm_refs_without_tool_calling_are_refused_with_what_to_do(ws):
         with pytest.raises(ModelUnavailable) as refused:
             AgentSession(model=ref, ws=ws, registry=small_registry())
         assert "offline guide" in refused.value.hint or "langchain-anthropic" in refused.value.hint
+
+
+def test_a_turn_started_on_one_thread_can_finish_on_another(ws):
+    """Gradio resumes a streaming handler on whichever worker is free; the turn must survive it."""
+    chat = session(ws, call("take_note", "c1", text="grind finer"), AIMessage("Noted."))
+    turn = chat.send("note: grind finer")
+    first = next(turn)
+    rest: list = []
+    worker = threading.Thread(target=lambda: rest.extend(turn))
+    worker.start()
+    worker.join(timeout=60)
+    assert first.kind == "tool_start" and kinds(rest)[-1] == "message"
+    assert notes(ws) == ["grind finer"]
+    # The session is free again: the next turn runs instead of waiting on a stuck lock.
+    chat2 = list(chat.send("thanks"))
+    assert chat2 and chat2[-1].kind in ("message", "error")
