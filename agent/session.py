@@ -83,9 +83,10 @@ class AgentSession:
         self.checkpointer = open_checkpointer(self.ws)
         self.graph = build_graph(self.brain, self.registry, self.ws, self.checkpointer)
         self.config = {"configurable": {"thread_id": self.thread_id}}
-        # One turn at a time per session. A plain Lock, not an RLock: a door may resume this
-        # generator on another thread (Gradio's worker pool does), and only a Lock can be
-        # released by a thread other than the one that took it.
+        # Guards the graph and its SQLite connection. It is held only while the turn computes
+        # its next event, never while a door holds that event: a door may resume the turn on
+        # another thread (Gradio's worker pool does), or answer an approval while the turn that
+        # asked for it is still suspended (the terminal chat does).
         self._lock = threading.Lock()
 
     # -- turns ---------------------------------------------------------------------------------
@@ -96,43 +97,53 @@ class AgentSession:
         A generator: the turn runs as it is iterated, so iterate it to the end (a door that
         drops it half-way leaves the rest of the turn undone, never half a tool call).
         """
-        with self._lock:
-            try:
-                text = _clean_text(text)
-                files = [Path(f) for f in files]
-                if not text and not files:
-                    raise InvalidInput("The message is empty.", "Type what you want to do.")
-            except TunesmithError as error:
-                yield _error_event(error)
-                return
-            if self.pending() is not None:
-                answer = text.lower().strip(" .!")
-                if not files and answer in YES_WORDS | NO_WORDS:
-                    kind = "approve" if answer in YES_WORDS else "reject"
-                    yield from self._resume_locked(Decision(kind))
-                    return
-                yield from self._resume_locked(
-                    Decision("reject", reason="the person moved on to something else")
-                )
-            touch_thread(self.ws, self.thread_id, self.owner, text or "uploaded files")
-            try:
-                messages = [HumanMessage(text or "(uploaded files)")]
-                if files:
-                    from agent.uploads import upload_calls
-
-                    note, call = upload_calls(files, self.position(), self.registry, self.ws)
-                    messages = [HumanMessage((text + "\n\n" if text else "") + note), call]
-            except TunesmithError as error:
-                yield _error_event(error)
-                return
-            yield from self._stream({"messages": messages})
+        return self._step_locked(self._send(text, files))
 
     def resume(self, decision: Decision) -> Iterator[AgentEvent]:
         """Answer the pending approval (approve, edit with new args, reject) and stream the rest."""
-        with self._lock:
-            yield from self._resume_locked(decision)
+        return self._step_locked(self._resume(decision))
 
-    def _resume_locked(self, decision: Decision) -> Iterator[AgentEvent]:
+    def _step_locked(self, events: Iterator[AgentEvent]) -> Iterator[AgentEvent]:
+        """Yield `events`, computing each one under the session lock (see __init__)."""
+        while True:
+            with self._lock:
+                event = next(events, None)
+            if event is None:
+                return
+            yield event
+
+    def _send(self, text: str, files: Iterable[str | Path]) -> Iterator[AgentEvent]:
+        try:
+            text = _clean_text(text)
+            files = [Path(f) for f in files]
+            if not text and not files:
+                raise InvalidInput("The message is empty.", "Type what you want to do.")
+        except TunesmithError as error:
+            yield _error_event(error)
+            return
+        if self.pending() is not None:
+            answer = text.lower().strip(" .!")
+            if not files and answer in YES_WORDS | NO_WORDS:
+                kind = "approve" if answer in YES_WORDS else "reject"
+                yield from self._resume(Decision(kind))
+                return
+            yield from self._resume(
+                Decision("reject", reason="the person moved on to something else")
+            )
+        touch_thread(self.ws, self.thread_id, self.owner, text or "uploaded files")
+        try:
+            messages = [HumanMessage(text or "(uploaded files)")]
+            if files:
+                from agent.uploads import upload_calls
+
+                note, call = upload_calls(files, self.position(), self.registry, self.ws)
+                messages = [HumanMessage((text + "\n\n" if text else "") + note), call]
+        except TunesmithError as error:
+            yield _error_event(error)
+            return
+        yield from self._stream({"messages": messages})
+
+    def _resume(self, decision: Decision) -> Iterator[AgentEvent]:
         try:
             kind, args, reason = read_decision(decision)
             if self.pending() is None:

@@ -77,7 +77,7 @@ def config(json_out: bool = typer.Option(False, "--json", help="Print as JSON.")
 
 @app.command("quickstart")
 def quickstart() -> None:
-    """Index the shipped sample documents into kb:sample and search them (what `make run` does)."""
+    """Index the shipped sample documents into kb:sample and search them: retrieval in a minute."""
     from core import sample_data
 
     out.print(
