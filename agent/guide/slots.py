@@ -22,6 +22,10 @@ RUN_REF = re.compile(r"\brun:([A-Za-z0-9][A-Za-z0-9._-]*)")
 PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b)")
 WORD_LIMIT = re.compile(r"(\d+)\s*words?\b")
 NUMBER = re.compile(r"(?<![\w.@:/-])(\d+)(?![\w.%@/-])")
+COUNTED = re.compile(r"(\d+)\s*(step|epoch)s?\b", re.IGNORECASE)
+"""'for 10 steps' is a step budget and '2 epochs' a pass count: a number with its unit."""
+SWITCHES = ("merge", "gguf", "sweep")
+"""Yes/no arguments the person turns on by naming them ('export it merged', 'run a sweep')."""
 QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|'([^']{2,})'|`([^`]+)`")
 NAMED = re.compile(
     r"\b(?:called|named|name it|name|as)\s+[\"'“]?([A-Za-z0-9][A-Za-z0-9._-]*)", re.IGNORECASE
@@ -77,6 +81,7 @@ class Slots:
     paths: list[str] = field(default_factory=list)
     percents: list[float] = field(default_factory=list)
     numbers: list[int] = field(default_factory=list)
+    counted: dict[str, int] = field(default_factory=dict)
     word_limit: int | None = None
     quoted: list[str] = field(default_factory=list)
     name: str | None = None
@@ -100,6 +105,8 @@ def extract(text: str) -> Slots:
     taken = {m.group(1) for m in PERCENT.finditer(text)} | {
         m.group(1) for m in WORD_LIMIT.finditer(text)
     }
+    slots.counted = {unit.lower(): int(n) for n, unit in COUNTED.findall(text)}
+    taken |= {m.group(1) for m in COUNTED.finditer(text)}
     slots.numbers = [int(n) for n in NUMBER.findall(_without_refs(text)) if n not in taken]
     names = [n for n in NAMED.findall(text) if n.lower() not in NOT_NAMES and ":" not in n]
     slots.name = names[0] if names else None
@@ -164,8 +171,15 @@ def _value_for(name: str, annotation: Any, slots: Slots, spec: Any) -> Any:
     is_list = "list" in kinds
     if options:
         return _choose_option(options, slots.text)
+    if name == "epochs":
+        return slots.counted.get("epoch")
+    if name in ("steps", "max_steps") and "step" in slots.counted:
+        return slots.counted["step"]
+    if name == "overrides":
+        return {"max_steps": slots.counted["step"]} if "step" in slots.counted else None
     if "bool" in kinds:
-        return None
+        named = name in SWITCHES and re.search(rf"\b{name}", slots.text, re.IGNORECASE)
+        return True if named else None
     if name in ("paths", "files", "path", "file", "golden", "seeds", "out"):
         if name == "golden" and not re.search(r"golden|examples?|samples?", slots.text, re.I):
             return None

@@ -76,6 +76,14 @@ def test_arguments_land_in_the_fields_of_the_tool(guide):
         "must_contain": ["#Gullhaven"]
     }
     assert args("set_use_case", "keep answers below 40 words") == {"max_words": 40}
+    # A number with its unit goes where the unit says, never to a field of another unit.
+    assert args("start_training", "fine-tune it for 10 steps") == {"overrides": {"max_steps": 10}}
+    assert args("start_training", "train on faq@v2 for 3 epochs") == {
+        "dataset": "faq@v2",
+        "epochs": 3,
+    }
+    assert args("export_model", "export the model merged") == {"merge": True}
+    assert args("export_model", "export the model") == {}
     goal = "I want a model that writes posts for our bakery, under 50 words"
     assert args("set_use_case", goal) == {"description": goal, "max_words": 50}
     assert args("try_model", "ask the tuned model: do you ship abroad?") == {
